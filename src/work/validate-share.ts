@@ -85,6 +85,7 @@ let tail = new Uint8Array(1024);
 const ROOT = new Int32Array(8);
 const HEADER = new Int32Array(20);
 const HASH = new Int32Array(8);
+const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 let memoDifficulty = Number.NaN;
 let memoTarget = DIFF1_TARGET;
@@ -135,17 +136,49 @@ export function hashShare(
 
   // Display hash = digest bytes reversed = words in reverse order, each byte-swapped.
   let hash = '';
-  for (let i = 7; i >= 0; i--) hash += formatU32BE(bswap32(HASH[i]));
+  for (let i = 7; i >= 0; i--) {
+    const w = HASH[i]; // bytes of this word, last byte first
+    hash += HEX_BYTE[w & 0xff] + HEX_BYTE[(w >>> 8) & 0xff] + HEX_BYTE[(w >>> 16) & 0xff] + HEX_BYTE[w >>> 24];
+  }
   const hashValue = BigInt(`0x${hash}`);
   const shareDifficulty = hashValue === 0n ? Number.POSITIVE_INFINITY : Number(DIFF1_TARGET) / Number(hashValue);
   return { hash, hashValue, shareDifficulty, version, header: wordsToBytes(HEADER) };
 }
 
 /**
+ * Hashes one share: builds coinbase, merkle root and header for the job and
+ * returns the work. `hashShare` is the production one; the benchmark plugs
+ * in naive and library-based ones to measure against.
+ */
+export type ShareHasher = (
+  job: PreparedJob,
+  extranonce1: Uint8Array,
+  extranonce2: Uint8Array,
+  ntime: number,
+  nonce: number,
+  version: number,
+) => ShareWork;
+
+/**
  * Checks one submit against the job store and the session context, records
  * it in the job's duplicate set, and returns the verdict.
  */
 export function validateShare(store: JobStore, ctx: ShareContext, submit: ShareSubmit): ShareVerdict {
+  return validateShareWith(hashShare, shareTarget, store, ctx, submit);
+}
+
+/**
+ * validateShare with the hashing and the difficulty→target step plugged in.
+ * The one implementation of the checks and their order; benchmarks reuse
+ * it so that their baselines differ from production only in how they hash.
+ */
+export function validateShareWith(
+  hasher: ShareHasher,
+  targetFor: (difficulty: number) => bigint,
+  store: JobStore,
+  ctx: ShareContext,
+  submit: ShareSubmit,
+): ShareVerdict {
   // 1. malformed
   if (submit === null || typeof submit !== 'object') return reject('malformed', 'submit is not an object');
   if (typeof submit.jobId !== 'string') return reject('malformed', 'job id is not a string');
@@ -196,9 +229,9 @@ export function validateShare(store: JobStore, ctx: ShareContext, submit: ShareS
   if (!store.remember(found.entry, key)) return reject('duplicate', 'share already submitted for this job');
 
   // 7. low-difficulty
-  const work = hashShare(job, en1, en2, ntime, nonce, version);
+  const work = hasher(job, en1, en2, ntime, nonce, version);
   if (work.hashValue <= job.networkTarget) return { status: 'block', valid: true, ...work };
-  if (work.hashValue > shareTarget(ctx.difficulty)) {
+  if (work.hashValue > targetFor(ctx.difficulty)) {
     return reject('low-difficulty', `share difficulty ${work.shareDifficulty} below ${ctx.difficulty}`, work);
   }
   return { status: 'accepted', valid: true, ...work };
