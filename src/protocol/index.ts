@@ -1,0 +1,12 @@
+/**
+ * The protocol codec: line framing with a size cap, the JSON-RPC envelope,
+ * and typed Stratum V1 messages in both directions. No sockets, no pools,
+ * no Redis: bytes and strings in, values out.
+ */
+
+export * from './json-rpc.js';
+export * from './line-framer.js';
+export * from './messages.js';
+export * from './miner.js';
+export * from './pool.js';
+export * from './pool-results.js';

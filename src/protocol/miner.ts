@@ -1,0 +1,368 @@
+/**
+ * Miner → proxy: the typed messages an ASIC (or any Stratum V1 client)
+ * sends, one parse/encode pair per method family, and the `MinerMessage`
+ * union over them.
+ *
+ * The proxy also encodes these when it speaks to its pool as a client, so
+ * every encoder writes the form the parser reads back (mirror).
+ *
+ * Param shapes (facts from cgminer util.c, ESP-Miner stratum_api.c, ckpool
+ * stratifier.c, BIP 310):
+ * - mining.subscribe [user_agent?, session_id?]: cgminer sends ["cgminer/4.x"]
+ *   or ["cgminer/4.x", "<session id>"] to resume, or [] on a retry; extra
+ *   params (some clients add host and port) are ignored.
+ * - mining.authorize [user, password]: ckpool accepts a missing password.
+ * - mining.configure [extensions, extension-parameters] (BIP 310): e.g.
+ *   [["version-rolling"], {"version-rolling.mask": "1fffe000",
+ *   "version-rolling.min-bit-count": 2}]; cgminer and ESP-Miner send only the
+ *   mask ("ffffffff"); a missing mask means "ffffffff".
+ * - mining.submit [worker, job_id, extranonce2, ntime, nonce, version_bits?]:
+ *   ntime, nonce and version_bits are 8 hex digits, big-endian; version_bits
+ *   is the 6th param once version rolling is on (BIP 310).
+ * - mining.suggest_difficulty [difficulty], mining.extranonce.subscribe [],
+ *   mining.ping [].
+ * Hex contents of a submit are not checked here: validateShare rejects a
+ * malformed share as a value (reason "malformed") so it is journaled.
+ */
+
+import type { ShareSubmit } from '../work/validate-share.js';
+import {
+  encodeErrorResponse,
+  encodeNotification,
+  encodeRequest,
+  encodeResponse,
+  type JsonValue,
+  type RpcCall,
+  type RpcEnvelope,
+  type RpcId,
+  type RpcResponse,
+} from './json-rpc.js';
+import {
+  assertNever,
+  envelopeOf,
+  fail,
+  formatMaskHex,
+  isObjectValue,
+  isPositiveNumber,
+  ok,
+  type ParseResult,
+  parseMaskHex,
+  type ResponseResolver,
+  readOptionalString,
+  readString,
+} from './messages.js';
+
+// ----------------------------------------------------------------- types
+
+export interface SubscribeMessage {
+  readonly type: 'subscribe';
+  readonly id: RpcId;
+  readonly userAgent: string | null;
+  /** Session id from an earlier subscribe result, sent to resume (cgminer). */
+  readonly sessionId: string | null;
+}
+
+export interface AuthorizeMessage {
+  readonly type: 'authorize';
+  readonly id: RpcId;
+  readonly user: string;
+  /** null when the miner sent none. Secret: never log it. */
+  readonly password: string | null;
+}
+
+/** BIP 310 "version-rolling" request parameters. */
+export interface VersionRollingRequest {
+  /** Bits the miner can roll: u32 from "version-rolling.mask" (TMask, big-endian hex; default ffffffff). */
+  readonly mask: number;
+  /** "version-rolling.min-bit-count", or null when absent or not an integer. Diagnostic only (BIP 310). */
+  readonly minBitCount: number | null;
+}
+
+export interface ConfigureMessage {
+  readonly type: 'configure';
+  readonly id: RpcId;
+  /** Extension codes, as sent ("version-rolling", "minimum-difficulty", "subscribe-extranonce", "info", …). */
+  readonly extensions: readonly string[];
+  /** Present when "version-rolling" is among the extensions. */
+  readonly versionRolling: VersionRollingRequest | null;
+  /** Every other extension parameter, as sent (keys like "minimum-difficulty.value"). */
+  readonly parameters: { readonly [key: string]: JsonValue };
+}
+
+export interface SubmitMessage {
+  readonly type: 'submit';
+  readonly id: RpcId;
+  readonly worker: string;
+  /** jobId, extranonce2 (bytes hex), ntime/nonce/versionBits (8 hex digits, big-endian), as sent. */
+  readonly share: ShareSubmit;
+}
+
+export interface SuggestDifficultyMessage {
+  readonly type: 'suggest-difficulty';
+  readonly id: RpcId;
+  readonly difficulty: number;
+}
+
+export interface ExtranonceSubscribeMessage {
+  readonly type: 'extranonce-subscribe';
+  readonly id: RpcId;
+}
+
+export interface MinerPingMessage {
+  readonly type: 'ping';
+  readonly id: RpcId;
+}
+
+/** The miner's answer to client.get_version (cgminer answers "cgminer/4.x"). */
+export interface VersionResultMessage {
+  readonly type: 'version-result';
+  readonly id: RpcId;
+  /** null when the result is not a string. */
+  readonly version: string | null;
+  /** The error member as sent (null when none). */
+  readonly error: JsonValue;
+}
+
+/** The miner's answer to mining.ping (cgminer answers "pong"). */
+export interface PongMessage {
+  readonly type: 'pong';
+  readonly id: RpcId;
+  readonly result: JsonValue;
+  readonly error: JsonValue;
+}
+
+/** A response the resolver could not name: passed up as is. */
+export interface MinerResponseMessage {
+  readonly type: 'response';
+  readonly id: RpcId;
+  /** The method the resolver named, or null. */
+  readonly method: string | null;
+  readonly result: JsonValue;
+  readonly error: JsonValue;
+}
+
+export type MinerMessage =
+  | SubscribeMessage
+  | AuthorizeMessage
+  | ConfigureMessage
+  | SubmitMessage
+  | SuggestDifficultyMessage
+  | ExtranonceSubscribeMessage
+  | MinerPingMessage
+  | VersionResultMessage
+  | PongMessage
+  | MinerResponseMessage;
+
+export type MinerMessageType = MinerMessage['type'];
+
+/** Stratum method of each call type. */
+export const MINER_METHODS = Object.freeze({
+  subscribe: 'mining.subscribe',
+  authorize: 'mining.authorize',
+  configure: 'mining.configure',
+  submit: 'mining.submit',
+  'suggest-difficulty': 'mining.suggest_difficulty',
+  'extranonce-subscribe': 'mining.extranonce.subscribe',
+  ping: 'mining.ping',
+} as const);
+
+// -------------------------------------------------------------- helpers
+
+function encodeCall(id: RpcId, method: string, params: readonly JsonValue[]): string {
+  return id === null ? encodeNotification(method, params) : encodeRequest(id, method, params);
+}
+
+function encodeReply(id: RpcId, result: JsonValue, error: JsonValue): string {
+  return error === null ? encodeResponse(id, result) : encodeErrorResponse(id, error, result);
+}
+
+const VR = 'version-rolling';
+const VR_MASK = 'version-rolling.mask';
+const VR_MIN_BITS = 'version-rolling.min-bit-count';
+
+// ------------------------------------------------------ method families
+
+export function parseSubscribe(call: RpcCall): ParseResult<SubscribeMessage> {
+  const ua = readOptionalString(call.params, 0, 'user agent');
+  if (!ua.ok) return fail('invalid-params', ua.message, call.id, call.method);
+  const session = readOptionalString(call.params, 1, 'session id');
+  if (!session.ok) return fail('invalid-params', session.message, call.id, call.method);
+  return ok({ type: 'subscribe', id: call.id, userAgent: ua.value, sessionId: session.value });
+}
+
+export function encodeSubscribe(msg: SubscribeMessage): string {
+  const params: JsonValue[] = [];
+  if (msg.userAgent !== null || msg.sessionId !== null) params.push(msg.userAgent);
+  if (msg.sessionId !== null) params.push(msg.sessionId);
+  return encodeCall(msg.id, MINER_METHODS.subscribe, params);
+}
+
+export function parseAuthorize(call: RpcCall): ParseResult<AuthorizeMessage> {
+  const user = readString(call.params, 0, 'user');
+  if (!user.ok) return fail('invalid-params', user.message, call.id, call.method);
+  const password = readOptionalString(call.params, 1, 'password');
+  if (!password.ok) return fail('invalid-params', password.message, call.id, call.method);
+  return ok({ type: 'authorize', id: call.id, user: user.value, password: password.value });
+}
+
+export function encodeAuthorize(msg: AuthorizeMessage): string {
+  const params: JsonValue[] = msg.password === null ? [msg.user] : [msg.user, msg.password];
+  return encodeCall(msg.id, MINER_METHODS.authorize, params);
+}
+
+export function parseConfigure(call: RpcCall): ParseResult<ConfigureMessage> {
+  const [exts, rawParams] = call.params;
+  if (!Array.isArray(exts) || !exts.every((e) => typeof e === 'string' && e.length > 0)) {
+    return fail('invalid-params', 'extensions (param 0) must be a list of extension codes', call.id, call.method);
+  }
+  if (rawParams !== undefined && rawParams !== null && !isObjectValue(rawParams)) {
+    return fail('invalid-params', 'extension parameters (param 1) must be an object', call.id, call.method);
+  }
+  const extensions = exts as string[];
+  const all = rawParams ?? {};
+  let versionRolling: VersionRollingRequest | null = null;
+  const rolling = extensions.includes(VR);
+  // Object.fromEntries defines own properties, so a peer's "__proto__" key stays a plain key.
+  const parameters = Object.fromEntries(Object.entries(all).filter(([key]) => !(rolling && (key === VR_MASK || key === VR_MIN_BITS))));
+  if (rolling) {
+    const rawMask = Object.hasOwn(all, VR_MASK) ? all[VR_MASK] : 'ffffffff';
+    const mask = parseMaskHex(rawMask);
+    if (mask === undefined) return fail('invalid-params', `${VR_MASK} must be hex of a 32-bit mask`, call.id, call.method);
+    const bits = Object.hasOwn(all, VR_MIN_BITS) ? all[VR_MIN_BITS] : null;
+    const minBitCount = typeof bits === 'number' && Number.isInteger(bits) && bits >= 0 && bits <= 32 ? bits : null;
+    versionRolling = { mask, minBitCount };
+  }
+  return ok({ type: 'configure', id: call.id, extensions, versionRolling, parameters });
+}
+
+export function encodeConfigure(msg: ConfigureMessage): string {
+  // Object.fromEntries keeps a peer's "__proto__" key a plain key (assignment would set the prototype).
+  const entries: [string, JsonValue][] = Object.entries(msg.parameters);
+  if (msg.versionRolling !== null) {
+    entries.push([VR_MASK, formatMaskHex(msg.versionRolling.mask)]);
+    if (msg.versionRolling.minBitCount !== null) entries.push([VR_MIN_BITS, msg.versionRolling.minBitCount]);
+  }
+  return encodeCall(msg.id, MINER_METHODS.configure, [msg.extensions, Object.fromEntries(entries)]);
+}
+
+export function parseSubmit(call: RpcCall): ParseResult<SubmitMessage> {
+  const p = call.params;
+  const names = ['worker', 'job id', 'extranonce2', 'ntime', 'nonce'];
+  for (let i = 0; i < names.length; i++) {
+    const r = readString(p, i, names[i]);
+    if (!r.ok) return fail('invalid-params', r.message, call.id, call.method);
+  }
+  const vb = readOptionalString(p, 5, 'version bits');
+  if (!vb.ok) return fail('invalid-params', vb.message, call.id, call.method);
+  const [worker, jobId, extranonce2, ntime, nonce] = p as string[];
+  const share: ShareSubmit =
+    vb.value === null ? { jobId, extranonce2, ntime, nonce } : { jobId, extranonce2, ntime, nonce, versionBits: vb.value };
+  return ok({ type: 'submit', id: call.id, worker, share });
+}
+
+export function encodeSubmit(msg: SubmitMessage): string {
+  const s = msg.share;
+  const params: JsonValue[] = [msg.worker, s.jobId, s.extranonce2, s.ntime, s.nonce];
+  if (s.versionBits !== undefined && s.versionBits !== null) params.push(s.versionBits);
+  return encodeCall(msg.id, MINER_METHODS.submit, params);
+}
+
+export function parseSuggestDifficulty(call: RpcCall): ParseResult<SuggestDifficultyMessage> {
+  const d = call.params[0];
+  if (!isPositiveNumber(d)) return fail('invalid-params', 'difficulty (param 0) must be a number > 0', call.id, call.method);
+  return ok({ type: 'suggest-difficulty', id: call.id, difficulty: d });
+}
+
+export function encodeSuggestDifficulty(msg: SuggestDifficultyMessage): string {
+  return encodeCall(msg.id, MINER_METHODS['suggest-difficulty'], [msg.difficulty]);
+}
+
+export function parseExtranonceSubscribe(call: RpcCall): ParseResult<ExtranonceSubscribeMessage> {
+  return ok({ type: 'extranonce-subscribe', id: call.id });
+}
+
+export function encodeExtranonceSubscribe(msg: ExtranonceSubscribeMessage): string {
+  return encodeCall(msg.id, MINER_METHODS['extranonce-subscribe'], []);
+}
+
+export function parseMinerPing(call: RpcCall): ParseResult<MinerPingMessage> {
+  return ok({ type: 'ping', id: call.id });
+}
+
+export function encodeMinerPing(msg: MinerPingMessage): string {
+  return encodeCall(msg.id, MINER_METHODS.ping, []);
+}
+
+/** Names a miner's response by the method of the proxy's request it answers. */
+export function parseMinerResponse(res: RpcResponse, method: string | undefined): ParseResult<MinerMessage> {
+  switch (method) {
+    case 'client.get_version':
+      return ok({ type: 'version-result', id: res.id, version: typeof res.result === 'string' ? res.result : null, error: res.error });
+    case 'mining.ping':
+      return ok({ type: 'pong', id: res.id, result: res.result, error: res.error });
+    default:
+      return ok({ type: 'response', id: res.id, method: method ?? null, result: res.result, error: res.error });
+  }
+}
+
+// -------------------------------------------------------------- dispatch
+
+/**
+ * Parses one line (or a classified envelope) from a miner. Never throws.
+ * Responses are named through `resolve` (id → method of the proxy's pending
+ * request); an unknown method is an error of kind "unknown-method", so the
+ * proxy can answer it with a JSON-RPC error instead of disconnecting.
+ */
+export function parseMinerMessage(input: string | RpcEnvelope, resolve?: ResponseResolver): ParseResult<MinerMessage> {
+  const e = envelopeOf<MinerMessage>(input);
+  if ('result' in e) return e.result;
+  const env = e.env;
+  if (env.kind === 'response') {
+    return parseMinerResponse(env, resolve?.(env.id));
+  }
+  switch (env.method) {
+    case MINER_METHODS.subscribe:
+      return parseSubscribe(env);
+    case MINER_METHODS.authorize:
+      return parseAuthorize(env);
+    case MINER_METHODS.configure:
+      return parseConfigure(env);
+    case MINER_METHODS.submit:
+      return parseSubmit(env);
+    case MINER_METHODS['suggest-difficulty']:
+      return parseSuggestDifficulty(env);
+    case MINER_METHODS['extranonce-subscribe']:
+      return parseExtranonceSubscribe(env);
+    case MINER_METHODS.ping:
+      return parseMinerPing(env);
+    default:
+      return fail('unknown-method', env.method, env.id, env.method);
+  }
+}
+
+/** Encodes any miner message as one line ending in "\n". */
+export function encodeMinerMessage(msg: MinerMessage): string {
+  switch (msg.type) {
+    case 'subscribe':
+      return encodeSubscribe(msg);
+    case 'authorize':
+      return encodeAuthorize(msg);
+    case 'configure':
+      return encodeConfigure(msg);
+    case 'submit':
+      return encodeSubmit(msg);
+    case 'suggest-difficulty':
+      return encodeSuggestDifficulty(msg);
+    case 'extranonce-subscribe':
+      return encodeExtranonceSubscribe(msg);
+    case 'ping':
+      return encodeMinerPing(msg);
+    case 'version-result':
+      return encodeReply(msg.id, msg.version, msg.error);
+    case 'pong':
+    case 'response':
+      return encodeReply(msg.id, msg.result, msg.error);
+    default:
+      return assertNever(msg, 'miner message');
+  }
+}
