@@ -14,6 +14,8 @@ export const ERROR_CODES = Object.freeze({
   HG_ERR_JOURNAL_REFERENCE: 'A journal record refers to a session or job that the journal does not contain (or that was evicted).',
   HG_ERR_JOURNAL_TRUNCATED: 'The last line of a journal has no newline: the writer was cut off mid-record.',
   HG_ERR_JOURNAL_VERSION: 'A journal was written in a format version this hashgate does not read.',
+  HG_ERR_CONFIG:
+    'The `hashgate run` configuration (config file, flags, `HASHGATE_*` environment) is unreadable or invalid; the message lists every problem with its path.',
   HG_ERR_INTERNAL: 'A bug in hashgate. Please report it with the log line.',
 });
 

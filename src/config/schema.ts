@@ -1,0 +1,343 @@
+/**
+ * The `hashgate run` configuration: one zod schema, every default in
+ * CONFIG_DEFAULTS (written the way an operator would write the config file),
+ * strict objects everywhere (an unknown key is a problem, not a silent no-op).
+ * Option reference: docs/configuration.md. Loading and precedence: ./load.ts.
+ */
+
+import * as z from 'zod';
+import { LOG_LEVELS } from '../util/log.js';
+
+/** Recursively freezes a value in place and returns it. */
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+export type DeepReadonly<T> = T extends (infer E)[]
+  ? readonly DeepReadonly<E>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+
+export const WORKER_MODES = ['passthrough', 'account'] as const;
+export type WorkerMode = (typeof WORKER_MODES)[number];
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const KIB = 1024;
+const MIB = 1024 * KIB;
+
+/** The one place defaults live, in config-file form. Pools have no default: at least one must be given. */
+export const CONFIG_DEFAULTS = deepFreeze({
+  listen: ['0.0.0.0:3333'],
+  worker: { mode: 'passthrough' as WorkerMode, separator: '.' },
+  limits: {
+    maxLineBytes: 16 * KIB,
+    maxConnections: 2000,
+    maxConnectionsPerIp: 100,
+    authorizeTimeoutMs: 30 * SECOND,
+    tcpKeepAliveMs: 60 * SECOND,
+    poolRequestTimeoutMs: 15 * SECOND,
+    submitsPerSecond: 20,
+    submitBurst: 100,
+  },
+  shares: { forwardRejected: false, ntimeWindowSeconds: 7200 },
+  failover: {
+    backoffBaseMs: 1 * SECOND,
+    backoffMaxMs: 60 * SECOND,
+    backoffJitter: 0.25,
+    notifySilenceMs: 2 * MINUTE,
+    primaryRecheckMs: 2 * MINUTE,
+    poolLossGraceMs: 60 * SECOND,
+  },
+  shutdown: { deadlineMs: 10 * SECOND },
+  journal: { path: null as string | null, rotateBytes: 256 * MIB },
+  log: { level: 'info' as (typeof LOG_LEVELS)[number], pretty: false },
+});
+
+// ---------------------------------------------------------------------------
+// Addresses
+
+export interface HostPort {
+  /** Host name or IP address, IPv6 without brackets (ready for net.listen / net.connect). */
+  readonly host: string;
+  readonly port: number;
+}
+
+export type ParseResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly message: string };
+
+const HOST_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$/;
+const IPV6_BODY = /^[0-9A-Fa-f:.]+(?:%[A-Za-z0-9_.-]+)?$/;
+
+function validHost(host: string): boolean {
+  if (host.length > 253) return false;
+  const labels = host.replace(/\.$/, '').split('.');
+  if (!labels.every((l) => HOST_LABEL.test(l))) return false;
+  if (labels.length === 4 && labels.every((l) => /^\d+$/.test(l))) return labels.every((l) => Number(l) <= 255);
+  return true;
+}
+
+function validIpv6(body: string): boolean {
+  const addr = body.split('%')[0]!;
+  return IPV6_BODY.test(body) && addr.includes(':') && (addr.match(/::/g) ?? []).length <= 1;
+}
+
+/** Shows a peer- or operator-supplied string in a message, shortened and with any URL credentials hidden. */
+export function quote(s: string): string {
+  // Everything up to the last "@" may be user:password (even unescaped, even without a scheme).
+  const safe = s.replace(/^([a-z][a-z0-9+.-]*:\/\/)?.*@/is, '$1***@');
+  return JSON.stringify(safe.length <= 80 ? safe : `${safe.slice(0, 80)}…`);
+}
+
+/**
+ * Parses "host:port", "[ipv6]:port" (e.g. "[::]:3333", "[::1]:3333"); port 1–65535.
+ * A bare IPv6 address without brackets is refused: its last colon is ambiguous.
+ */
+export function parseHostPort(text: string): ParseResult<HostPort> {
+  let host: string;
+  let portText: string;
+  if (text.startsWith('[')) {
+    const close = text.indexOf(']');
+    if (close < 0) return { ok: false, message: `has "[" without "]" in ${quote(text)}` };
+    host = text.slice(1, close);
+    if (!validIpv6(host)) return { ok: false, message: `${quote(host)} in brackets is not an IPv6 address` };
+    if (text[close + 1] !== ':') return { ok: false, message: `needs a port after the bracketed address, e.g. [${host}]:3333` };
+    portText = text.slice(close + 2);
+  } else {
+    const colon = text.lastIndexOf(':');
+    if (colon < 0) return { ok: false, message: `needs a port: host:port, e.g. 0.0.0.0:3333 (got ${quote(text)})` };
+    host = text.slice(0, colon);
+    portText = text.slice(colon + 1);
+    if (host.includes(':')) return { ok: false, message: `an IPv6 address needs brackets, e.g. [::1]:3333 (got ${quote(text)})` };
+    if (host === '') return { ok: false, message: 'has an empty host (use 0.0.0.0 for every IPv4 address, [::] for every address)' };
+    if (!validHost(host)) return { ok: false, message: `${quote(host)} is not a valid host name or IPv4 address` };
+  }
+  const port = /^\d{1,5}$/.test(portText) ? Number(portText) : Number.NaN;
+  if (!(port >= 1 && port <= 65535)) return { ok: false, message: `port must be an integer from 1 to 65535 (got ${quote(portText)})` };
+  return { ok: true, value: { host, port } };
+}
+
+/** Formats a HostPort back to "host:port" / "[v6]:port". */
+export function formatHostPort(a: HostPort): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+export interface PoolEndpoint extends HostPort {
+  /** "stratum+tcp://host:port", never with credentials: safe to log. */
+  readonly url: string;
+  readonly user: string | null;
+  readonly password: string | null;
+}
+
+function decode(part: string, what: string): ParseResult<string> {
+  try {
+    return { ok: true, value: decodeURIComponent(part) };
+  } catch {
+    return { ok: false, message: `has a malformed %-escape in the ${what}` };
+  }
+}
+
+/**
+ * Parses stratum+tcp://[user[:password]@]host:port. User and password are
+ * %-decoded (write "@" as %40, ":" in a user as %3A, "," as %2C). TLS
+ * (stratum+ssl, stratum+tls) is refused with its own message: not supported yet.
+ */
+export function parsePoolUrl(text: string): ParseResult<PoolEndpoint> {
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(text);
+  if (!scheme) return { ok: false, message: `must be stratum+tcp://[user[:password]@]host:port (got ${quote(text)})` };
+  const s = scheme[1]!.toLowerCase();
+  if (s === 'stratum+ssl' || s === 'stratum+tls' || s === 'stratum+tcps' || s === 'ssl' || s === 'tls') {
+    return {
+      ok: false,
+      message: `${s}:// is not supported yet (hashgate speaks plain TCP to pools); use the pool's stratum+tcp:// port, or a local TLS tunnel such as stunnel and point hashgate at it`,
+    };
+  }
+  if (s !== 'stratum+tcp') return { ok: false, message: `scheme ${s}:// is not supported; use stratum+tcp://host:port` };
+  let rest = text.slice(scheme[0].length);
+  if (rest.endsWith('/')) rest = rest.slice(0, -1);
+  if (/[/?#]/.test(rest)) return { ok: false, message: 'must not have a path, query or fragment: stratum+tcp://host:port' };
+  let user: string | null = null;
+  let password: string | null = null;
+  const at = rest.lastIndexOf('@');
+  if (at >= 0) {
+    const info = rest.slice(0, at);
+    rest = rest.slice(at + 1);
+    const colon = info.indexOf(':');
+    const u = decode(colon < 0 ? info : info.slice(0, colon), 'user');
+    if (!u.ok) return u;
+    if (u.value === '') return { ok: false, message: 'has "@" but an empty user' };
+    user = u.value;
+    if (colon >= 0) {
+      const p = decode(info.slice(colon + 1), 'password');
+      if (!p.ok) return p;
+      password = p.value;
+    }
+  }
+  const hp = parseHostPort(rest);
+  if (!hp.ok) return hp;
+  return { ok: true, value: { ...hp.value, url: `stratum+tcp://${formatHostPort(hp.value)}`, user, password } };
+}
+
+// ---------------------------------------------------------------------------
+// Schema
+
+// One refinement per number (not z.int(), whose failure aborts the parse and would hide the cross-field
+// checks below): every problem is reported, once, with the option's range.
+function int(min: number, max: number, unit = '') {
+  const msg = `must be an integer from ${min} to ${max}${unit}`;
+  return z.number({ error: msg }).refine((n) => Number.isInteger(n) && n >= min && n <= max, msg);
+}
+
+function num(min: number, max: number) {
+  const msg = `must be a number from ${min} to ${max}`;
+  return z.number({ error: msg }).refine((n) => n >= min && n <= max, msg);
+}
+
+const bool = () => z.boolean({ error: 'must be true or false' });
+
+function parsed<T>(parse: (s: string) => ParseResult<T>, what: string) {
+  return z.string({ error: `must be a string: ${what}` }).transform((s, ctx): T => {
+    const r = parse(s);
+    if (r.ok) return r.value;
+    ctx.addIssue({ code: 'custom', message: r.message });
+    return z.NEVER;
+  });
+}
+
+const D = CONFIG_DEFAULTS;
+
+const PoolSchema = z.preprocess(
+  (v) => (typeof v === 'string' ? { url: v } : v),
+  z
+    .strictObject(
+      {
+        url: z.string({ error: 'must be a pool URL: stratum+tcp://[user[:password]@]host:port' }),
+        user: z.string({ error: 'must be a string' }).min(1, 'must not be empty').optional(),
+        password: z.string({ error: 'must be a string' }).optional(),
+      },
+      { error: (iss) => (iss.code === 'invalid_type' ? 'must be a pool URL string or {"url", "user"?, "password"?}' : undefined) },
+    )
+    .transform((o, ctx): PoolEndpoint => {
+      const r = parsePoolUrl(o.url);
+      if (!r.ok) {
+        ctx.addIssue({ code: 'custom', message: r.message, path: ['url'] });
+        return z.NEVER;
+      }
+      if (o.user !== undefined && r.value.user !== null) {
+        ctx.addIssue({ code: 'custom', message: 'is given twice: in the URL and as "user"; keep one', path: ['user'] });
+      }
+      if (o.password !== undefined && r.value.password !== null) {
+        ctx.addIssue({ code: 'custom', message: 'is given twice: in the URL and as "password"; keep one', path: ['password'] });
+      }
+      return { ...r.value, user: o.user ?? r.value.user, password: o.password ?? r.value.password };
+    }),
+);
+
+/** Object type errors get a plain message; unknown keys keep their issue (load.ts words those). */
+const objectError = { error: (iss: { code?: string }) => (iss.code === 'invalid_type' ? 'must be an object' : undefined) };
+
+const section = <S extends z.core.$ZodLooseShape>(shape: S) => z.strictObject(shape, objectError).prefault({} as z.input<z.ZodObject<S>>);
+
+export const ConfigSchema = z
+  .strictObject(
+    {
+      listen: z
+        .array(parsed(parseHostPort, 'host:port'), { error: 'must be a list of host:port addresses' })
+        .min(1, 'needs at least one address')
+        .prefault([...D.listen]),
+      pools: z
+        .array(PoolSchema, { error: 'at least one pool is required: --pool, HASHGATE_POOL or "pools" in the config file' })
+        .min(1, 'at least one pool is required: --pool, HASHGATE_POOL or "pools" in the config file'),
+      worker: section({
+        mode: z.enum(WORKER_MODES, { error: 'must be "passthrough" or "account"' }).prefault(D.worker.mode),
+        separator: z
+          .string({ error: 'must be a string' })
+          .regex(/^[^\s]{1,4}$/, 'must be 1 to 4 non-space characters')
+          .prefault(D.worker.separator),
+      }),
+      limits: section({
+        maxLineBytes: int(1024, 1024 * KIB, ' bytes').prefault(D.limits.maxLineBytes),
+        maxConnections: int(1, 1_000_000).prefault(D.limits.maxConnections),
+        maxConnectionsPerIp: int(1, 1_000_000).prefault(D.limits.maxConnectionsPerIp),
+        authorizeTimeoutMs: int(1000, 10 * MINUTE, ' ms').prefault(D.limits.authorizeTimeoutMs),
+        tcpKeepAliveMs: int(0, HOUR, ' ms (0 = off)').prefault(D.limits.tcpKeepAliveMs),
+        poolRequestTimeoutMs: int(1000, 10 * MINUTE, ' ms').prefault(D.limits.poolRequestTimeoutMs),
+        submitsPerSecond: num(0.01, 100_000).prefault(D.limits.submitsPerSecond),
+        submitBurst: int(1, 1_000_000).prefault(D.limits.submitBurst),
+      }),
+      shares: section({
+        forwardRejected: bool().prefault(D.shares.forwardRejected),
+        ntimeWindowSeconds: int(0, 86_400, ' s').prefault(D.shares.ntimeWindowSeconds),
+      }),
+      failover: section({
+        backoffBaseMs: int(10, HOUR, ' ms').prefault(D.failover.backoffBaseMs),
+        backoffMaxMs: int(10, HOUR, ' ms').prefault(D.failover.backoffMaxMs),
+        backoffJitter: num(0, 1).prefault(D.failover.backoffJitter),
+        notifySilenceMs: int(0, HOUR, ' ms (0 = off)').prefault(D.failover.notifySilenceMs),
+        primaryRecheckMs: int(0, 24 * HOUR, ' ms (0 = never fail back)').prefault(D.failover.primaryRecheckMs),
+        poolLossGraceMs: int(0, HOUR, ' ms').prefault(D.failover.poolLossGraceMs),
+      }),
+      shutdown: section({ deadlineMs: int(0, 10 * MINUTE, ' ms').prefault(D.shutdown.deadlineMs) }),
+      journal: section({
+        path: z
+          .string({ error: 'must be a file path or null' })
+          .min(1, 'must not be empty (null = no journal)')
+          .nullable()
+          .prefault(D.journal.path),
+        rotateBytes: int(0, Number.MAX_SAFE_INTEGER, ' bytes (0 = never rotate)').prefault(D.journal.rotateBytes),
+      }),
+      log: section({
+        level: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).prefault(D.log.level),
+        pretty: bool().prefault(D.log.pretty),
+      }),
+    },
+    objectError,
+  )
+  // Cross-field checks. They run even when other fields failed (so every problem is reported
+  // at once) and therefore read the partly-parsed value defensively.
+  .superRefine(
+    (c, ctx) => {
+      const problem = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', message, path });
+      const n = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+      const f = c.failover as Partial<Record<string, unknown>> | undefined;
+      const base = n(f?.backoffBaseMs);
+      const max = n(f?.backoffMaxMs);
+      if (base !== undefined && max !== undefined && max < base)
+        problem(['failover', 'backoffMaxMs'], `must be at least failover.backoffBaseMs (${base})`);
+      const j = c.journal as Partial<Record<string, unknown>> | undefined;
+      const rotate = n(j?.rotateBytes);
+      if (rotate !== undefined && rotate !== 0 && rotate < MIB)
+        problem(['journal', 'rotateBytes'], `must be 0 (never rotate) or at least ${MIB} (1 MiB)`);
+      const seen = new Map<string, number>();
+      (Array.isArray(c.listen) ? (c.listen as unknown[]) : []).forEach((a, i) => {
+        if (a === null || typeof a !== 'object' || typeof (a as HostPort).port !== 'number') return;
+        const key = formatHostPort(a as HostPort);
+        const first = seen.get(key);
+        if (first === undefined) seen.set(key, i);
+        else problem(['listen', i], `${key} is already listen[${first}]`);
+      });
+      if ((c.worker as { mode?: unknown } | undefined)?.mode === 'account' && Array.isArray(c.pools)) {
+        (c.pools as unknown[]).forEach((p, i) => {
+          if (p !== null && typeof p === 'object' && (p as PoolEndpoint).user === null) {
+            problem(
+              ['pools', i, 'user'],
+              'worker.mode "account" needs the pool account: put it in the URL (stratum+tcp://account@host:port) or in "user"',
+            );
+          }
+        });
+      }
+    },
+    { when: () => true },
+  );
+
+/** What you may write (config file / merged layers). */
+export type ConfigInput = z.input<typeof ConfigSchema>;
+/** The validated, defaulted, frozen configuration the daemon runs with. */
+export type Config = DeepReadonly<z.output<typeof ConfigSchema>>;
+export type ListenAddress = Config['listen'][number];
+export type PoolConfig = Config['pools'][number];
