@@ -1,0 +1,329 @@
+/**
+ * The journal format, version 1 (docs/journal.md is the contract).
+ *
+ * JSONL: one record per line, short keys, `t` names the record type. This
+ * module only knows records: their types, how to encode one and how to
+ * parse and check one line. It does no I/O and never throws on bad input;
+ * a bad line comes back as a value naming the field.
+ */
+
+import type { ErrorCode } from '../util/errors.js';
+import { isHex } from '../util/hex.js';
+import { JOB_LIMITS } from '../work/job.js';
+import { REJECT_REASONS, type RejectReason } from '../work/reasons.js';
+
+/** The format version this hashgate writes and reads. */
+export const JOURNAL_FORMAT_VERSION = 1;
+
+export const RECORD_TYPES = ['hdr', 'sess', 'job', 'ntf', 'share', 'end'] as const;
+export type RecordType = (typeof RECORD_TYPES)[number];
+
+/** The local verdict of a share: validateShare's status, or its reject reason. */
+export const LOCAL_VERDICTS = ['accepted', 'block', ...REJECT_REASONS] as const;
+export type LocalVerdict = 'accepted' | 'block' | RejectReason;
+
+/** What the pool said, or why it said nothing. */
+export const POOL_VERDICTS = ['accepted', 'rejected', 'not-sent', 'timeout', 'unknown'] as const;
+export type PoolVerdict = (typeof POOL_VERDICTS)[number];
+
+/**
+ * The share-check parameters the live proxy used, so the audit can use the
+ * same ones. Every key is optional; absent means the work core's default.
+ */
+export interface JournalLimits {
+  /** JobStore maxJobs (live jobs per session). */
+  readonly maxJobs?: number;
+  /** JobStore maxStaleIds. */
+  readonly maxStaleIds?: number;
+  /** JobStore maxSharesPerJob (duplicate keys per job). */
+  readonly maxSharesPerJob?: number;
+  /** ShareContext ntimeWindowSeconds. */
+  readonly ntimeWindow?: number;
+}
+
+/** First line of every file, and of every segment appended to an existing file. */
+export interface HeaderRecord {
+  readonly t: 'hdr';
+  readonly ts: number;
+  readonly v: number;
+  /** "hashgate/<version>". */
+  readonly sw: string;
+  readonly lim?: JournalLimits;
+}
+
+/** A session opened, or its extranonce1 / extranonce2 size / mask changed. */
+export interface SessionRecord {
+  readonly t: 'sess';
+  readonly ts: number;
+  readonly sid: string;
+  readonly w?: string;
+  /** extranonce1, hex as sent in mining.subscribe / mining.set_extranonce. */
+  readonly en1: string;
+  /** extranonce2_size in bytes. */
+  readonly en2: number;
+  /** Negotiated BIP 310 version-rolling mask, 8 hex digits big-endian, or null. */
+  readonly mask: string | null;
+  readonly peer?: string;
+  readonly pool?: string;
+}
+
+/** Job content (mining.notify fields, hex as on the wire), once per distinct content per segment. */
+export interface JobRecord {
+  readonly t: 'job';
+  readonly ts: number;
+  /** Segment-local integer key, referenced by ntf records. */
+  readonly jk: number;
+  readonly id: string;
+  readonly ph: string;
+  readonly c1: string;
+  readonly c2: string;
+  readonly mb: readonly string[];
+  readonly ver: string;
+  readonly nb: string;
+  readonly nt: string;
+}
+
+/** Job jk was sent to session sid (mining.notify with clean_jobs = clean). */
+export interface NotifyRecord {
+  readonly t: 'ntf';
+  readonly ts: number;
+  readonly sid: string;
+  readonly jk: number;
+  readonly clean: boolean;
+  /** Replay after rotation: the session already held this job before this segment. */
+  readonly rp?: true;
+  /** On a session's first replayed ntf only: job ids its store held as stale (oldest first). */
+  readonly stale?: readonly string[];
+}
+
+/** One mining.submit with the local verdict and the pool's. */
+export interface ShareRecord {
+  readonly t: 'share';
+  readonly ts: number;
+  readonly sid: string;
+  readonly w: string;
+  /** Submit fields exactly as the miner sent them (normally strings; anything else re-validates as malformed). */
+  readonly jid: unknown;
+  readonly en2: unknown;
+  readonly ntm: unknown;
+  readonly non: unknown;
+  readonly vb?: unknown;
+  /** Pool difficulty in force. */
+  readonly d: number;
+  readonly lv: LocalVerdict;
+  /** Display-order hash, 64 hex digits, when the share was hashed. */
+  readonly h?: string;
+  /** Share difficulty (diff1 / hash), when hashed. Informational. */
+  readonly sd?: number;
+  readonly pv: PoolVerdict;
+  /** The pool's error [code, message] when it rejected the share. */
+  readonly pe?: readonly [number, string];
+}
+
+/** A session closed. */
+export interface EndRecord {
+  readonly t: 'end';
+  readonly ts: number;
+  readonly sid: string;
+  readonly why?: string;
+}
+
+export type JournalRecord = HeaderRecord | SessionRecord | JobRecord | NotifyRecord | ShareRecord | EndRecord;
+
+/** Problem kinds a line can have; the audit counts them. */
+export type RecordProblemKind = 'json' | 'record-type' | 'field' | 'version';
+
+export type ParseRecordResult =
+  | { readonly ok: true; readonly record: JournalRecord }
+  | { readonly ok: false; readonly kind: RecordProblemKind; readonly code: ErrorCode; readonly message: string };
+
+/** Longest string field (session id, worker, peer, reasons) accepted. */
+export const MAX_TEXT_FIELD = 1024;
+/** Largest extranonce sizes accepted (bytes); real pools use 4–8. */
+export const MAX_EXTRANONCE_BYTES = 32;
+
+/** Encodes one record as a line (without the newline). Key order follows the object's. */
+export function encodeRecord(record: JournalRecord): string {
+  return JSON.stringify(record);
+}
+
+type Obj = Record<string, unknown>;
+
+class FieldError {
+  constructor(readonly message: string) {}
+}
+
+function bad(t: string, key: string, message: string): never {
+  throw new FieldError(`${t}.${key}: ${message}`);
+}
+
+function text(o: Obj, t: string, key: string, optional = false): string | undefined {
+  const v = o[key];
+  if (v === undefined && optional) return undefined;
+  if (typeof v !== 'string' || v.length === 0 || v.length > MAX_TEXT_FIELD) {
+    bad(t, key, v === undefined ? 'is missing' : `must be a non-empty string of at most ${MAX_TEXT_FIELD} characters`);
+  }
+  return v;
+}
+
+function int(o: Obj, t: string, key: string, min: number, max: number): number {
+  const v = o[key];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    bad(t, key, v === undefined ? 'is missing' : `must be an integer from ${min} to ${max}`);
+  }
+  return v;
+}
+
+function hex(o: Obj, t: string, key: string, bytes?: number, maxBytes = Number.POSITIVE_INFINITY): string {
+  const v = o[key];
+  if (!isHex(v, bytes) || v.length > maxBytes * 2) {
+    if (v === undefined) bad(t, key, 'is missing');
+    bad(t, key, bytes !== undefined ? `must be ${bytes * 2} hex digits` : `must be even-length hex of at most ${maxBytes} bytes`);
+  }
+  return v;
+}
+
+function oneOf<T extends string>(o: Obj, t: string, key: string, values: readonly T[]): T {
+  const v = o[key];
+  if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) {
+    bad(t, key, v === undefined ? 'is missing' : `must be one of ${values.join(', ')}`);
+  }
+  return v as T;
+}
+
+function checkHeader(o: Obj): HeaderRecord {
+  const v = o.v;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) bad('hdr', 'v', 'must be an integer >= 1');
+  text(o, 'hdr', 'sw');
+  if (o.lim !== undefined) {
+    if (o.lim === null || typeof o.lim !== 'object' || Array.isArray(o.lim)) bad('hdr', 'lim', 'must be an object');
+    const lim = o.lim as Obj;
+    for (const k of ['maxJobs', 'maxStaleIds', 'maxSharesPerJob', 'ntimeWindow'] as const) {
+      if (lim[k] !== undefined) int(lim, 'hdr.lim', k, k === 'ntimeWindow' ? 0 : 1, 2 ** 32);
+    }
+  }
+  return o as unknown as HeaderRecord;
+}
+
+function checkSession(o: Obj): SessionRecord {
+  text(o, 'sess', 'sid');
+  text(o, 'sess', 'w', true);
+  hex(o, 'sess', 'en1', undefined, MAX_EXTRANONCE_BYTES);
+  int(o, 'sess', 'en2', 0, MAX_EXTRANONCE_BYTES);
+  if (o.mask !== null && !isHex(o.mask, 4)) bad('sess', 'mask', 'must be 8 hex digits (big-endian) or null');
+  text(o, 'sess', 'peer', true);
+  text(o, 'sess', 'pool', true);
+  return o as unknown as SessionRecord;
+}
+
+function checkJob(o: Obj): JobRecord {
+  int(o, 'job', 'jk', 0, Number.MAX_SAFE_INTEGER);
+  const id = o.id;
+  if (typeof id !== 'string' || id.length === 0 || id.length > JOB_LIMITS.maxJobIdLength) {
+    bad('job', 'id', `must be a non-empty string of at most ${JOB_LIMITS.maxJobIdLength} characters`);
+  }
+  hex(o, 'job', 'ph', 32);
+  hex(o, 'job', 'c1', undefined, JOB_LIMITS.maxCoinbasePartBytes);
+  hex(o, 'job', 'c2', undefined, JOB_LIMITS.maxCoinbasePartBytes);
+  if (!Array.isArray(o.mb) || o.mb.length > JOB_LIMITS.maxBranchLevels) {
+    bad('job', 'mb', `must be an array of at most ${JOB_LIMITS.maxBranchLevels} hashes`);
+  }
+  (o.mb as unknown[]).forEach((h, i) => {
+    if (!isHex(h, 32)) bad('job', `mb[${i}]`, 'must be 64 hex digits');
+  });
+  hex(o, 'job', 'ver', 4);
+  hex(o, 'job', 'nb', 4);
+  hex(o, 'job', 'nt', 4);
+  return o as unknown as JobRecord;
+}
+
+function checkNotify(o: Obj): NotifyRecord {
+  text(o, 'ntf', 'sid');
+  int(o, 'ntf', 'jk', 0, Number.MAX_SAFE_INTEGER);
+  if (typeof o.clean !== 'boolean') bad('ntf', 'clean', 'must be true or false');
+  if (o.rp !== undefined && o.rp !== true) bad('ntf', 'rp', 'must be true when present');
+  if (o.stale !== undefined) {
+    if (!Array.isArray(o.stale)) bad('ntf', 'stale', 'must be an array of job ids');
+    for (const id of o.stale as unknown[]) {
+      if (typeof id !== 'string') bad('ntf', 'stale', 'must be an array of job ids');
+    }
+  }
+  return o as unknown as NotifyRecord;
+}
+
+function checkShare(o: Obj): ShareRecord {
+  text(o, 'share', 'sid');
+  if (typeof o.w !== 'string' || o.w.length > MAX_TEXT_FIELD) bad('share', 'w', `must be a string of at most ${MAX_TEXT_FIELD} characters`);
+  // Submit fields are kept exactly as the miner sent them: any JSON value, checked by the validator, not here.
+  for (const k of ['jid', 'en2', 'ntm', 'non'] as const) if (o[k] === undefined) bad('share', k, 'is missing');
+  const d = o.d;
+  if (typeof d !== 'number' || !Number.isFinite(d) || d <= 0) bad('share', 'd', 'must be a number > 0');
+  oneOf(o, 'share', 'lv', LOCAL_VERDICTS);
+  if (o.h !== undefined && !isHex(o.h, 32)) bad('share', 'h', 'must be 64 hex digits');
+  if (o.sd !== undefined && (typeof o.sd !== 'number' || !(o.sd >= 0))) bad('share', 'sd', 'must be a number >= 0');
+  oneOf(o, 'share', 'pv', POOL_VERDICTS);
+  if (o.pe !== undefined) {
+    const pe = o.pe;
+    if (!Array.isArray(pe) || pe.length !== 2 || typeof pe[0] !== 'number' || typeof pe[1] !== 'string') {
+      bad('share', 'pe', 'must be [code, "message"]');
+    }
+  }
+  return o as unknown as ShareRecord;
+}
+
+function checkEnd(o: Obj): EndRecord {
+  text(o, 'end', 'sid');
+  if (o.why !== undefined && typeof o.why !== 'string') bad('end', 'why', 'must be a string');
+  return o as unknown as EndRecord;
+}
+
+/** Checks a decoded value as a record. */
+export function checkRecord(value: unknown): ParseRecordResult {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return { ok: false, kind: 'json', code: 'HG_ERR_JOURNAL_RECORD', message: 'line is JSON but not an object' };
+  }
+  const o = value as Obj;
+  const t = o.t;
+  try {
+    const ts = o.ts;
+    if (typeof ts !== 'number' || !Number.isFinite(ts) || ts < 0) {
+      if (typeof t === 'string' && (RECORD_TYPES as readonly string[]).includes(t)) bad(t, 'ts', 'must be epoch milliseconds >= 0');
+    }
+    switch (t) {
+      case 'share':
+        return { ok: true, record: checkShare(o) };
+      case 'ntf':
+        return { ok: true, record: checkNotify(o) };
+      case 'job':
+        return { ok: true, record: checkJob(o) };
+      case 'sess':
+        return { ok: true, record: checkSession(o) };
+      case 'end':
+        return { ok: true, record: checkEnd(o) };
+      case 'hdr':
+        return { ok: true, record: checkHeader(o) };
+      default:
+        return {
+          ok: false,
+          kind: 'record-type',
+          code: 'HG_ERR_JOURNAL_RECORD',
+          message: `unknown record type ${JSON.stringify(t)?.slice(0, 40) ?? 'undefined'} (v${JOURNAL_FORMAT_VERSION} has ${RECORD_TYPES.join(', ')})`,
+        };
+    }
+  } catch (e) {
+    if (e instanceof FieldError) return { ok: false, kind: 'field', code: 'HG_ERR_JOURNAL_RECORD', message: e.message };
+    throw e;
+  }
+}
+
+/** Parses and checks one line (without its newline). Never throws. */
+export function parseRecord(line: string): ParseRecordResult {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (e) {
+    const why = line.trim().length === 0 ? 'empty line' : `not JSON (${(e as Error).message})`;
+    return { ok: false, kind: 'json', code: 'HG_ERR_JOURNAL_RECORD', message: why };
+  }
+  return checkRecord(value);
+}
