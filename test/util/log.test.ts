@@ -21,7 +21,10 @@ function capture() {
 t.test('JSON lines with level labels; secrets never written', async (t) => {
   const { stream, lines } = capture();
   const log = createLogger({ destination: stream, level: 'debug' });
-  log.info({ pool: { url: 'stratum+tcp://pool:3333', password: 'hunter2' }, token: 'abc', redisUrl: 'redis://:pw@r:6379' }, 'pool configured');
+  log.info(
+    { pool: { url: 'stratum+tcp://pool:3333', password: 'hunter2' }, token: 'abc', redisUrl: 'redis://:pw@r:6379' },
+    'pool configured',
+  );
   log.debug({ method: 'mining.authorize', params: ['rig1', 'x-secret'] }, 'request');
   await new Promise((r) => setImmediate(r));
   const text = JSON.stringify(lines);

@@ -1,0 +1,235 @@
+/**
+ * The daemon: listeners, one MinerSession + PoolUpstream per connection,
+ * connection caps, authorize timeout, TCP keepalive, backpressure, journal,
+ * signals. Never crashes on peer input: every line goes through the framer
+ * (capped) and the session (which never throws on peer input).
+ */
+
+import net from 'node:net';
+import type { Config } from '../config/index.js';
+import { JournalWriter } from '../journal/writer.js';
+import { encodeErrorResponse } from '../protocol/json-rpc.js';
+import { LineFramer } from '../protocol/line-framer.js';
+import { encodeReconnect } from '../protocol/pool.js';
+import { createSession, type MinerSession } from '../session/session.js';
+import { createPoolUpstream } from '../upstream/pool-upstream.js';
+import type { Logger } from '../util/log.js';
+import { StratumErrorCode } from '../work/reasons.js';
+
+/** Unusable lines a connection may send before it is dropped. */
+const MAX_INVALID_LINES = 100;
+
+export interface DaemonCounters {
+  connections: number;
+  active: number;
+  refusedTotalCap: number;
+  refusedPerIpCap: number;
+  authorizeTimeouts: number;
+  oversizedLines: number;
+  droppedForGarbage: number;
+  blocks: number;
+}
+
+interface Conn {
+  readonly socket: net.Socket;
+  readonly session: MinerSession;
+  readonly ip: string;
+}
+
+export class Daemon {
+  readonly counters: DaemonCounters = {
+    connections: 0,
+    active: 0,
+    refusedTotalCap: 0,
+    refusedPerIpCap: 0,
+    authorizeTimeouts: 0,
+    oversizedLines: 0,
+    droppedForGarbage: 0,
+    blocks: 0,
+  };
+  #config: Config;
+  readonly #log: Logger;
+  readonly #servers: net.Server[] = [];
+  readonly #conns = new Set<Conn>();
+  readonly #perIp = new Map<string, number>();
+  #journal: JournalWriter | null = null;
+  #nextConn = 1;
+  #stopping = false;
+
+  constructor(config: Config, log: Logger) {
+    this.#config = config;
+    this.#log = log;
+  }
+
+  get journal(): JournalWriter | null {
+    return this.#journal;
+  }
+
+  /** The bound addresses (port 0 resolved). */
+  addresses(): { host: string; port: number }[] {
+    return this.#servers.map((s) => {
+      const a = s.address() as net.AddressInfo;
+      return { host: a.address, port: a.port };
+    });
+  }
+
+  async start(): Promise<void> {
+    const c = this.#config;
+    if (c.journal.path !== null) {
+      this.#journal = new JournalWriter({
+        path: c.journal.path,
+        ntimeWindowSeconds: c.shares.ntimeWindowSeconds,
+        onError: (e) => this.#log.error({ code: 'HG_ERR_JOURNAL_OPEN', err: e.message }, 'journal write failed'),
+      });
+    }
+    for (const addr of c.listen) {
+      const server = net.createServer({ noDelay: true }, (s) => this.#accept(s));
+      server.on('error', (e) => this.#log.error({ err: e.message }, 'listener error'));
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(addr.port, addr.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      this.#servers.push(server);
+      const a = server.address() as net.AddressInfo;
+      this.#log.info({ host: a.address, port: a.port }, 'listening for miners');
+    }
+  }
+
+  #accept(socket: net.Socket): void {
+    const c = this.#config;
+    const ip = socket.remoteAddress ?? 'unknown';
+    socket.on('error', () => {}); // a reset from the peer is normal; 'close' follows
+    if (this.#stopping) return void socket.destroy();
+    if (this.#conns.size >= c.limits.maxConnections) {
+      this.counters.refusedTotalCap++;
+      if (this.counters.refusedTotalCap === 1) this.#log.warn({ max: c.limits.maxConnections }, 'connection cap reached; refusing');
+      return void socket.destroy();
+    }
+    const n = this.#perIp.get(ip) ?? 0;
+    if (n >= c.limits.maxConnectionsPerIp) {
+      this.counters.refusedPerIpCap++;
+      this.#log.debug({ ip, max: c.limits.maxConnectionsPerIp }, 'per-address connection cap reached; refusing');
+      return void socket.destroy();
+    }
+    this.#perIp.set(ip, n + 1);
+    this.counters.connections++;
+    this.counters.active++;
+    const connId = this.#nextConn++;
+    const log = this.#log.child({ conn: connId, peer: `${ip}:${socket.remotePort}` });
+    if (c.limits.tcpKeepAliveMs > 0) socket.setKeepAlive(true, c.limits.tcpKeepAliveMs);
+
+    const upstream = createPoolUpstream({
+      pools: c.pools,
+      log,
+      requestTimeoutMs: c.limits.poolRequestTimeoutMs,
+      backoffBaseMs: c.failover.backoffBaseMs,
+      backoffMaxMs: c.failover.backoffMaxMs,
+      backoffJitter: c.failover.backoffJitter,
+      notifySilenceMs: c.failover.notifySilenceMs,
+      primaryRecheckMs: c.failover.primaryRecheckMs,
+      poolLossGraceMs: c.failover.poolLossGraceMs,
+      tcpKeepAliveMs: c.limits.tcpKeepAliveMs,
+      // Backpressure the other way: a pool that does not read makes us stop reading its miner.
+      onCongestion: (congested) => (congested ? socket.pause() : socket.resume()),
+    });
+    const authTimer = setTimeout(() => {
+      this.counters.authorizeTimeouts++;
+      log.info({ ms: c.limits.authorizeTimeoutMs }, 'miner did not authorize in time; closing');
+      socket.destroy();
+    }, c.limits.authorizeTimeoutMs);
+    const session = createSession({
+      id: `${process.pid}-${connId}`,
+      peer: `${ip}:${socket.remotePort}`,
+      upstream,
+      log,
+      journal: this.#journal,
+      worker: c.worker,
+      forwardRejected: c.shares.forwardRejected,
+      ntimeWindowSeconds: c.shares.ntimeWindowSeconds,
+      send: (line) => {
+        // Backpressure: a miner that does not read makes us stop reading its pool.
+        if (!socket.destroyed && !socket.write(line)) upstream.pause();
+      },
+      close: (reason) => {
+        log.info({ reason }, 'closing miner connection');
+        socket.end();
+        setTimeout(() => socket.destroy(), 1000).unref();
+      },
+      onStatus: (s) => {
+        if (s === 'authorized') clearTimeout(authTimer);
+      },
+      onBlock: () => this.counters.blocks++,
+    });
+    const conn: Conn = { socket, session, ip };
+    this.#conns.add(conn);
+    socket.on('drain', () => upstream.resume());
+    const framer = new LineFramer({ maxLineBytes: c.limits.maxLineBytes });
+    let oversizedLogged = false;
+    socket.on('data', (chunk: Buffer) => {
+      for (const ev of framer.feed(chunk)) {
+        if (ev.type === 'oversized') {
+          this.counters.oversizedLines++;
+          if (!oversizedLogged) log.warn({ bytes: ev.bytes, max: c.limits.maxLineBytes }, 'miner sent a line over the cap; closing');
+          oversizedLogged = true;
+          socket.end(encodeErrorResponse(null, [StratumErrorCode.Other, 'Line too long', null]));
+          socket.destroy();
+          return;
+        }
+        session.handleLine(ev.line);
+        if (session.invalidLines > MAX_INVALID_LINES) {
+          this.counters.droppedForGarbage++;
+          log.warn({ invalidLines: session.invalidLines }, 'too many unusable lines from miner; closing');
+          socket.destroy();
+          return;
+        }
+      }
+    });
+    socket.on('close', () => {
+      clearTimeout(authTimer);
+      this.#conns.delete(conn);
+      this.counters.active--;
+      const left = (this.#perIp.get(ip) ?? 1) - 1;
+      if (left <= 0) this.#perIp.delete(ip);
+      else this.#perIp.set(ip, left);
+      session.close('miner disconnected');
+      log.debug('miner connection closed');
+    });
+  }
+
+  /** Sessions alive, for status and tests. */
+  sessions(): MinerSession[] {
+    return [...this.#conns].map((c) => c.session);
+  }
+
+  /** SIGHUP: reopen the journal (logrotate); adopt new pools and limits for new connections. */
+  async reload(config?: Config): Promise<void> {
+    if (config !== undefined) this.#config = config;
+    await this.#journal?.reopen();
+    this.#log.info('reloaded: journal reopened');
+  }
+
+  /** SIGTERM: stop accepting, tell miners to reconnect, flush the journal; force-close after the deadline. */
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    const deadline = this.#config.shutdown.deadlineMs;
+    for (const s of this.#servers) s.close();
+    const closed = [...this.#conns].map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (c.socket.destroyed) return resolve();
+          c.socket.once('close', () => resolve());
+          c.socket.end(encodeReconnect({ type: 'reconnect', id: null, host: null, port: null, waitSeconds: null }));
+        }),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(closed), new Promise<void>((r) => (timer = setTimeout(r, deadline)))]);
+    clearTimeout(timer);
+    for (const c of this.#conns) c.socket.destroy();
+    await this.#journal?.close();
+    this.#log.info(this.counters, 'stopped');
+  }
+}

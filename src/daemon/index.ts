@@ -1,0 +1,3 @@
+/** The `hashgate run` daemon: sockets, sessions, journal, signals. */
+
+export * from './daemon.js';

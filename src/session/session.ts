@@ -1,0 +1,503 @@
+/**
+ * One miner's Stratum V1 session as an explicit state machine. No sockets:
+ * lines come in through `handleLine`, lines go out through `send`, and the
+ * pool side is an `Upstream` (src/upstream/types.ts). See docs/protocol.md.
+ *
+ * Status: connected → subscribed → authorized → closed (one `setStatus`).
+ *
+ * Shares: each submit is checked with validateShare against the difficulty
+ * in force for its job: the lower of the difficulty when the job was sent
+ * and the current one (a set_difficulty mid-job never punishes shares
+ * already in flight; the simulated pool and ckpool judge the same way).
+ * A locally rejected share is answered at once with its Stratum error and
+ * not forwarded (unless shares.forwardRejected); a valid one is forwarded
+ * with the pool-side worker name and the pool's answer is relayed with the
+ * pool's own error. Both verdicts go to the journal.
+ */
+
+import type { JournalWriter, PendingShare } from '../journal/writer.js';
+import { classifyLine, encodeErrorResponse, encodeResponse, type JsonValue, type RpcId, readRpcError } from '../protocol/json-rpc.js';
+import { encodeProtocolError } from '../protocol/messages.js';
+import { type ConfigureMessage, parseMinerMessage, type SubmitMessage } from '../protocol/miner.js';
+import { encodePoolMessage, parsePoolResponse } from '../protocol/pool.js';
+import { encodeConfigureResult, encodeSubmitResult, encodeSubscribeResult } from '../protocol/pool-results.js';
+import type { Upstream, UpstreamEvent, UpstreamNotice, UpstreamReply } from '../upstream/types.js';
+import type { Logger } from '../util/log.js';
+import { truncateForLog } from '../util/log.js';
+import { prepareJob } from '../work/job.js';
+import { JobStore, type JobStoreLimits } from '../work/job-store.js';
+import { StratumErrorCode, stratumErrorFor } from '../work/reasons.js';
+import { type ShareVerdict, validateShare } from '../work/validate-share.js';
+import { createWorkerStats, type WorkerStats } from './stats.js';
+
+export type SessionStatus = 'connected' | 'subscribed' | 'authorized' | 'closed';
+
+export type SessionJournal = Pick<JournalWriter, 'session' | 'notify' | 'submit' | 'endSession'>;
+
+export interface WorkerRewrite {
+  /** passthrough: the miner's user/password go to the pool; account: pool account + separator + rig name. */
+  readonly mode: 'passthrough' | 'account';
+  readonly separator: string;
+}
+
+export interface SessionOptions {
+  readonly id: string;
+  readonly peer?: string;
+  readonly upstream: Upstream;
+  /** Writes one line (ending in "\n") to the miner. */
+  readonly send: (line: string) => void;
+  /** Asks the transport to close the miner's connection. */
+  readonly close: (reason: string) => void;
+  readonly log: Logger;
+  readonly now?: () => number;
+  readonly journal?: SessionJournal | null;
+  readonly worker?: WorkerRewrite;
+  readonly forwardRejected?: boolean;
+  readonly ntimeWindowSeconds?: number;
+  readonly jobStoreLimits?: Partial<JobStoreLimits>;
+  readonly onStatus?: (status: SessionStatus) => void;
+  readonly onBlock?: () => void;
+}
+
+/** Errors hashgate itself sends (besides REJECT_TABLE's share verdicts). */
+export const SESSION_ERRORS = Object.freeze({
+  notSubscribed: [StratumErrorCode.NotSubscribed, 'Not subscribed', null] as const,
+  unauthorized: [StratumErrorCode.Unauthorized, 'Unauthorized worker', null] as const,
+  poolTimeout: [StratumErrorCode.Other, 'Pool did not answer in time', null] as const,
+  poolClosed: [StratumErrorCode.Other, 'Pool connection lost', null] as const,
+  poolBadAnswer: [StratumErrorCode.Other, 'Pool sent an unusable answer', null] as const,
+});
+
+const DEFAULT_DIFFICULTY = 1;
+const MAX_JOB_DIFFICULTIES = 64;
+
+export class MinerSession {
+  readonly id: string;
+  readonly workers = new Map<string, WorkerStats>();
+  readonly startedAt: number;
+  #status: SessionStatus = 'connected';
+  readonly #o: SessionOptions;
+  readonly #up: Upstream;
+  readonly #now: () => number;
+  readonly #store: JobStore;
+  /** Difficulty in force when each job was sent. */
+  readonly #jobDifficulty = new Map<string, number>();
+  /** Miner worker name → [pool user, pool password]. */
+  readonly #authorized = new Map<string, readonly [string, string | null]>();
+  #difficulty = DEFAULT_DIFFICULTY;
+  #extranonce1: string | null = null;
+  #extranonce2Size = 0;
+  #requestedMask: number | null = null;
+  #versionMask: number | null = null;
+  #configureParams: readonly JsonValue[] | null = null;
+  #subscribeParams: readonly JsonValue[] | null = null;
+  #extranonceSubscribed = false;
+  #journaled = false;
+  #forceClean = false;
+  #lastWorker: string | undefined;
+  /** Lines that were not usable requests (garbage, wrong types, unknown methods). */
+  invalidLines = 0;
+  blocks = 0;
+
+  constructor(options: SessionOptions) {
+    this.#o = options;
+    this.id = options.id;
+    this.#up = options.upstream;
+    this.#now = options.now ?? Date.now;
+    this.startedAt = this.#now();
+    this.#store = new JobStore(options.jobStoreLimits);
+    this.#up.setListener((e) => this.#onUpstream(e));
+  }
+
+  get status(): SessionStatus {
+    return this.#status;
+  }
+
+  get difficulty(): number {
+    return this.#difficulty;
+  }
+
+  get versionMask(): number | null {
+    return this.#versionMask;
+  }
+
+  get extranonce(): { extranonce1: string | null; extranonce2Size: number } {
+    return { extranonce1: this.#extranonce1, extranonce2Size: this.#extranonce2Size };
+  }
+
+  #setStatus(s: SessionStatus): void {
+    if (this.#status === s || this.#status === 'closed') return;
+    this.#status = s;
+    this.#o.onStatus?.(s);
+  }
+
+  /** Ends the session (the transport closed, or the daemon is stopping). Idempotent. */
+  close(why: string): void {
+    if (this.#status === 'closed') return;
+    this.#status = 'closed';
+    this.#o.onStatus?.('closed');
+    this.#up.close();
+    if (this.#journaled) this.#o.journal?.endSession(this.id, why);
+  }
+
+  #send(line: string): void {
+    if (this.#status !== 'closed') this.#o.send(line);
+  }
+
+  #replyError(id: RpcId, error: JsonValue, result: JsonValue = null): void {
+    if (id !== null) this.#send(encodeErrorResponse(id, error, result));
+  }
+
+  // ------------------------------------------------------------ miner side
+
+  /** One complete line from the miner. Never throws on peer input. */
+  handleLine(line: string): void {
+    if (this.#status === 'closed') return;
+    const env = classifyLine(line);
+    const parsed = parseMinerMessage(env);
+    if (!parsed.ok) {
+      this.invalidLines++;
+      const reply = encodeProtocolError(parsed.error);
+      if (reply !== null) this.#send(reply);
+      this.#o.log.debug({ error: parsed.error.message, line: truncateForLog(line) }, 'unusable line from miner');
+      return;
+    }
+    const msg = parsed.msg;
+    const params = env.kind === 'request' || env.kind === 'notification' ? env.params : [];
+    switch (msg.type) {
+      case 'subscribe':
+        this.#subscribeParams = params;
+        void this.#relaySubscribe(msg.id, params);
+        return;
+      case 'authorize':
+        void this.#relayAuthorize(msg.id, msg.user, msg.password);
+        return;
+      case 'configure':
+        this.#configureParams = params;
+        void this.#relayConfigure(msg, params);
+        return;
+      case 'submit':
+        void this.#submit(msg);
+        return;
+      case 'extranonce-subscribe':
+        this.#extranonceSubscribed = true;
+        void this.#relayPlain(msg.id, 'mining.extranonce.subscribe', params);
+        return;
+      case 'suggest-difficulty':
+        void this.#relayPlain(msg.id, 'mining.suggest_difficulty', params);
+        return;
+      case 'ping':
+        if (msg.id !== null) this.#send(encodeResponse(msg.id, 'pong'));
+        return;
+      case 'version-result':
+      case 'pong':
+      case 'response':
+        return; // answers to requests hashgate never sends on to the pool
+      default:
+        return;
+    }
+  }
+
+  async #relayPlain(id: RpcId, method: string, params: readonly JsonValue[]): Promise<void> {
+    if (id === null) {
+      this.#up.notify(method, params);
+      return;
+    }
+    const r = await this.#up.request(method, params);
+    if (r.status !== 'ok') return this.#replyError(id, r.status === 'timeout' ? SESSION_ERRORS.poolTimeout : SESSION_ERRORS.poolClosed);
+    const res = r.response;
+    if (res.error !== null) this.#send(encodeErrorResponse(id, res.error, res.result));
+    else this.#send(encodeResponse(id, res.result));
+  }
+
+  /** Applies a subscribe answer; returns the miner-facing line, or an error triple. */
+  #applySubscribe(r: UpstreamReply): { ok: true; msg: ReturnType<typeof parsePoolResponse> } | { ok: false; error: JsonValue } {
+    if (r.status !== 'ok') return { ok: false, error: r.status === 'timeout' ? SESSION_ERRORS.poolTimeout : SESSION_ERRORS.poolClosed };
+    const parsed = parsePoolResponse(r.response, 'mining.subscribe');
+    if (!parsed.ok || parsed.msg.type !== 'subscribe-result') return { ok: false, error: SESSION_ERRORS.poolBadAnswer };
+    return { ok: true, msg: parsed };
+  }
+
+  async #relaySubscribe(id: RpcId, params: readonly JsonValue[]): Promise<void> {
+    const r = await this.#up.request('mining.subscribe', params);
+    const a = this.#applySubscribe(r);
+    if (!a.ok) return this.#replyError(id, a.error);
+    if (!a.msg.ok || a.msg.msg.type !== 'subscribe-result') return;
+    const m = a.msg.msg;
+    if (m.result === null) return this.#replyError(id, m.error);
+    this.#extranonce1 = m.result.extranonce1;
+    this.#extranonce2Size = m.result.extranonce2Size;
+    this.#journalSession();
+    this.#setStatus('subscribed');
+    if (id !== null) this.#send(encodeSubscribeResult({ ...m, id }));
+  }
+
+  #poolCredentials(user: string, password: string | null): readonly [string, string | null] {
+    const rw = this.#o.worker;
+    const pool = this.#up.pool;
+    if (rw?.mode === 'account' && pool?.user) {
+      // Rig name = what the miner called itself, without any account part it carries.
+      const sep = rw.separator;
+      const rig = user.includes(sep) ? user.slice(user.lastIndexOf(sep) + sep.length) : user;
+      return [`${pool.user}${sep}${rig}`, pool.password ?? 'x'];
+    }
+    return [user, password];
+  }
+
+  async #relayAuthorize(id: RpcId, user: string, password: string | null): Promise<void> {
+    const creds = this.#poolCredentials(user, password);
+    const r = await this.#up.request('mining.authorize', creds[1] === null ? [creds[0]] : [creds[0], creds[1]]);
+    if (r.status !== 'ok') return this.#replyError(id, r.status === 'timeout' ? SESSION_ERRORS.poolTimeout : SESSION_ERRORS.poolClosed);
+    const res = r.response;
+    const authorized = res.result === true;
+    this.#o.log.info({ worker: truncateForLog(user, 80), authorized }, 'miner authorize answered by pool');
+    if (authorized) {
+      this.#authorized.set(user, creds);
+      if (!this.workers.has(user)) this.workers.set(user, createWorkerStats());
+      this.#lastWorker = user;
+      this.#journalSession();
+      if (this.#status === 'subscribed') this.#setStatus('authorized');
+    }
+    if (id === null) return;
+    if (res.error !== null) this.#send(encodeErrorResponse(id, res.error, res.result));
+    else this.#send(encodeResponse(id, res.result));
+  }
+
+  /** BIP 310: the mask the miner gets is what the pool granted, ANDed with what the miner asked. */
+  #applyConfigure(r: UpstreamReply): ReturnType<typeof parsePoolResponse> | null {
+    if (r.status !== 'ok') return null;
+    const parsed = parsePoolResponse(r.response, 'mining.configure');
+    if (!parsed.ok || parsed.msg.type !== 'configure-result') return null;
+    const res = parsed.msg.result;
+    if (this.#requestedMask !== null && res !== null && res.versionRolling === true && res.versionRollingMask !== null) {
+      this.#versionMask = (res.versionRollingMask & this.#requestedMask) >>> 0;
+    } else {
+      this.#versionMask = null;
+    }
+    return parsed;
+  }
+
+  async #relayConfigure(msg: ConfigureMessage, params: readonly JsonValue[]): Promise<void> {
+    this.#requestedMask = msg.versionRolling?.mask ?? null;
+    const r = await this.#up.request('mining.configure', params);
+    if (r.status !== 'ok') return this.#replyError(msg.id, r.status === 'timeout' ? SESSION_ERRORS.poolTimeout : SESSION_ERRORS.poolClosed);
+    const parsed = this.#applyConfigure(r);
+    if (parsed === null || !parsed.ok || parsed.msg.type !== 'configure-result')
+      return this.#replyError(msg.id, SESSION_ERRORS.poolBadAnswer);
+    this.#journalSession();
+    if (msg.id === null) return;
+    const m = parsed.msg;
+    const result = m.result === null ? null : { ...m.result, versionRollingMask: this.#versionMask ?? m.result.versionRollingMask };
+    this.#send(encodeConfigureResult({ ...m, id: msg.id, result }));
+  }
+
+  #journalSession(): void {
+    const j = this.#o.journal;
+    if (!j || this.#extranonce1 === null) return;
+    j.session({
+      sessionId: this.id,
+      worker: this.#lastWorker,
+      extranonce1: this.#extranonce1,
+      extranonce2Size: this.#extranonce2Size,
+      versionMask: this.#versionMask,
+      peer: this.#o.peer,
+      pool: this.#up.pool?.url,
+    });
+    this.#journaled = true;
+  }
+
+  #stats(worker: string): WorkerStats {
+    let s = this.workers.get(worker);
+    if (s === undefined) {
+      s = createWorkerStats();
+      this.workers.set(worker, s);
+    }
+    return s;
+  }
+
+  async #submit(msg: SubmitMessage): Promise<void> {
+    const id = msg.id;
+    if (this.#extranonce1 === null) return this.#replyError(id, SESSION_ERRORS.notSubscribed, false);
+    const creds = this.#authorized.get(msg.worker);
+    if (creds === undefined) return this.#replyError(id, SESSION_ERRORS.unauthorized, false);
+    const share = msg.share;
+    const sentDiff = this.#jobDifficulty.get(share.jobId) ?? this.#difficulty;
+    const difficulty = Math.min(sentDiff, this.#difficulty);
+    const verdict: ShareVerdict = validateShare(
+      this.#store,
+      {
+        extranonce1: this.#extranonce1,
+        extranonce2Size: this.#extranonce2Size,
+        versionMask: this.#versionMask,
+        difficulty,
+        ntimeWindowSeconds: this.#o.ntimeWindowSeconds,
+      },
+      share,
+    );
+    const stats = this.#stats(msg.worker);
+    const now = this.#now();
+    stats.lastShareAt = now;
+    stats.firstShareAt ??= now;
+    const journal = this.#o.journal && this.#journaled ? this.#o.journal : null;
+    const pending: PendingShare | null = journal
+      ? journal.submit(this.id, { worker: msg.worker, submit: share, difficulty, verdict })
+      : null;
+    if (verdict.status === 'block') {
+      this.blocks++;
+      stats.blocks++;
+      this.#o.onBlock?.();
+      this.#o.log.warn({ worker: truncateForLog(msg.worker, 80), hash: verdict.hash, jobId: share.jobId }, 'BLOCK CANDIDATE');
+    }
+    if (!verdict.valid) {
+      stats.rejected[verdict.reason] = (stats.rejected[verdict.reason] ?? 0) + 1;
+      if (!this.#o.forwardRejected) {
+        pending?.settle('not-sent');
+        return this.#replyError(id, stratumErrorFor(verdict.reason), false);
+      }
+    }
+    const params: JsonValue[] = [creds[0], share.jobId, share.extranonce2, share.ntime, share.nonce];
+    if (share.versionBits !== undefined && share.versionBits !== null) params.push(share.versionBits);
+    const r = await this.#up.request('mining.submit', params);
+    if (r.status !== 'ok') {
+      stats.poolTimeouts++;
+      pending?.settle(r.status === 'timeout' ? 'timeout' : 'unknown');
+      return this.#replyError(id, r.status === 'timeout' ? SESSION_ERRORS.poolTimeout : SESSION_ERRORS.poolClosed, false);
+    }
+    stats.poolRttMs = r.rttMs;
+    const parsed = parsePoolResponse(r.response, 'mining.submit');
+    if (!parsed.ok || parsed.msg.type !== 'submit-result') return;
+    const res = parsed.msg;
+    if (res.accepted) {
+      if (verdict.valid) {
+        stats.accepted++;
+        stats.acceptedDifficulty += difficulty;
+      } else stats.disagreements++;
+      pending?.settle('accepted');
+    } else {
+      stats.poolRejected++;
+      if (verdict.valid) {
+        stats.disagreements++;
+        this.#o.log.info({ worker: truncateForLog(msg.worker, 80), poolError: res.error }, 'pool rejected a share hashgate accepted');
+      }
+      const e = readRpcError(res.error);
+      pending?.settle('rejected', e === null ? null : [e.code ?? StratumErrorCode.Other, e.message]);
+    }
+    if (id !== null) this.#send(encodeSubmitResult({ ...res, id }));
+  }
+
+  // ------------------------------------------------------------- pool side
+
+  #onUpstream(e: UpstreamEvent): void {
+    if (this.#status === 'closed') return;
+    switch (e.type) {
+      case 'message':
+        this.#onPoolMessage(e.msg);
+        return;
+      case 'up':
+        if (e.resumed) void this.#replay();
+        return;
+      case 'down':
+        return;
+      case 'lost':
+        this.#o.log.warn({ downMs: e.downMs }, 'no pool reachable: disconnecting the miner so its own failover takes over');
+        this.#o.close('no pool reachable');
+        return;
+      case 'congested':
+      case 'drained':
+        return; // the transport handles backpressure
+      default:
+        return;
+    }
+  }
+
+  #onPoolMessage(msg: UpstreamNotice): void {
+    switch (msg.type) {
+      case 'notify': {
+        const prepared = prepareJob(msg.job);
+        if (!prepared.ok) {
+          this.#o.log.warn({ field: prepared.error.field, error: prepared.error.message }, 'pool sent an unusable job; not relayed');
+          return;
+        }
+        const clean = msg.cleanJobs || this.#forceClean;
+        this.#forceClean = false;
+        this.#store.add(prepared.job, clean);
+        this.#jobDifficulty.delete(msg.job.jobId);
+        this.#jobDifficulty.set(msg.job.jobId, this.#difficulty);
+        while (this.#jobDifficulty.size > MAX_JOB_DIFFICULTIES)
+          this.#jobDifficulty.delete(this.#jobDifficulty.keys().next().value as string);
+        if (this.#journaled) this.#o.journal?.notify(this.id, msg.job, clean);
+        if (this.#extranonce1 !== null) this.#send(encodePoolMessage({ ...msg, cleanJobs: clean }));
+        return;
+      }
+      case 'set-difficulty':
+        this.#difficulty = msg.difficulty;
+        this.#send(encodePoolMessage(msg));
+        return;
+      case 'set-extranonce':
+        this.#extranonce1 = msg.extranonce1;
+        this.#extranonce2Size = msg.extranonce2Size;
+        this.#journalSession();
+        this.#send(encodePoolMessage(msg));
+        return;
+      case 'set-version-mask':
+        if (this.#requestedMask !== null) {
+          this.#versionMask = (msg.mask & this.#requestedMask) >>> 0;
+          this.#journalSession();
+          this.#send(encodePoolMessage({ ...msg, mask: this.#versionMask }));
+        }
+        return;
+      case 'show-message':
+        this.#o.log.info({ message: truncateForLog(msg.message) }, 'pool message');
+        this.#send(encodePoolMessage(msg));
+        return;
+      case 'reconnect':
+      case 'get-version':
+      case 'ping':
+        return; // handled by the upstream (it reconnects / answers)
+      default:
+        return;
+    }
+  }
+
+  /** A new pool connection after failover: replay the handshake and give the miner fresh work. */
+  async #replay(): Promise<void> {
+    this.#forceClean = true;
+    if (this.#configureParams !== null) {
+      const before = this.#versionMask;
+      this.#applyConfigure(await this.#up.request('mining.configure', this.#configureParams));
+      if (this.#versionMask !== before && this.#versionMask !== null) {
+        this.#send(encodePoolMessage({ type: 'set-version-mask', id: null, mask: this.#versionMask }));
+      }
+    }
+    if (this.#subscribeParams !== null) {
+      const a = this.#applySubscribe(await this.#up.request('mining.subscribe', this.#subscribeParams));
+      if (!a.ok || !a.msg.ok || a.msg.msg.type !== 'subscribe-result' || a.msg.msg.result === null) {
+        this.#o.close('new pool refused mining.subscribe');
+        return;
+      }
+      const res = a.msg.msg.result;
+      if (res.extranonce1 !== this.#extranonce1 || res.extranonce2Size !== this.#extranonce2Size) {
+        if (!this.#extranonceSubscribed) {
+          // The miner cannot learn a new extranonce1 without reconnecting (no mining.set_extranonce support).
+          this.#send(encodePoolMessage({ type: 'reconnect', id: null, host: null, port: null, waitSeconds: null }));
+          this.#o.close('extranonce changed after failover; miner told to reconnect');
+          return;
+        }
+        await this.#up.request('mining.extranonce.subscribe', []);
+        this.#extranonce1 = res.extranonce1;
+        this.#extranonce2Size = res.extranonce2Size;
+        this.#send(
+          encodePoolMessage({ type: 'set-extranonce', id: null, extranonce1: res.extranonce1, extranonce2Size: res.extranonce2Size }),
+        );
+      }
+      this.#journalSession();
+    }
+    for (const creds of this.#authorized.values()) {
+      await this.#up.request('mining.authorize', creds[1] === null ? [creds[0]] : [creds[0], creds[1]]);
+    }
+  }
+}
+
+export function createSession(options: SessionOptions): MinerSession {
+  return new MinerSession(options);
+}

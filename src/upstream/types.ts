@@ -1,0 +1,66 @@
+/**
+ * The seam between a miner session and its pool side. A session talks to an
+ * `Upstream`, never to a socket: in passthrough mode (today) each session
+ * owns one upstream connection so the pool sees each worker; an aggregating
+ * mode (many sessions on one pool connection, extranonce1 split per session)
+ * can implement the same interface later without touching sessions.
+ */
+
+import type { JsonValue, RpcResponse } from '../protocol/json-rpc.js';
+import type { PoolMessage } from '../protocol/pool.js';
+
+/** How a request to the pool ended. */
+export type UpstreamReply =
+  | { readonly status: 'ok'; readonly response: RpcResponse; readonly rttMs: number }
+  /** No answer within limits.poolRequestTimeoutMs. */
+  | { readonly status: 'timeout' }
+  /** The pool connection went away (or the upstream was closed) before an answer. */
+  | { readonly status: 'closed' };
+
+/** Pool-initiated messages passed to the session (answers to hashgate's requests are not events). */
+export type UpstreamNotice = Exclude<
+  PoolMessage,
+  { type: 'subscribe-result' | 'authorize-result' | 'submit-result' | 'configure-result' | 'response' }
+>;
+
+export type UpstreamEvent =
+  /** A pool message (notify, set_difficulty, set_extranonce, set_version_mask, client.reconnect, show_message, get_version, ping). */
+  | { readonly type: 'message'; readonly msg: UpstreamNotice }
+  /**
+   * A pool connection is up. `resumed` is true when an earlier connection
+   * existed: the new one knows nothing of this miner, so the session replays
+   * configure/subscribe/authorize and gives the miner fresh work.
+   */
+  | { readonly type: 'up'; readonly pool: string; readonly resumed: boolean }
+  /** The pool connection is gone; the upstream is trying the next pool. */
+  | { readonly type: 'down'; readonly pool: string; readonly reason: string }
+  /** No pool was reachable for failover.poolLossGraceMs: the session should disconnect its miner. */
+  | { readonly type: 'lost'; readonly downMs: number }
+  /** The pool side's write buffer is full (pause reading the miner) / has drained (resume). */
+  | { readonly type: 'congested' }
+  | { readonly type: 'drained' };
+
+export type UpstreamListener = (event: UpstreamEvent) => void;
+
+/** Credentials and address of the pool in use (account-mode worker rewrite needs user/password). */
+export interface UpstreamPool {
+  readonly url: string;
+  readonly user: string | null;
+  readonly password: string | null;
+}
+
+export interface Upstream {
+  /** Sends a request with hashgate's own JSON-RPC id (never the miner's); resolves with the answer, a timeout, or closed. */
+  request(method: string, params: readonly JsonValue[]): Promise<UpstreamReply>;
+  /** Sends a notification (id null). Dropped while no pool is connected. */
+  notify(method: string, params: readonly JsonValue[]): void;
+  /** Registers the one listener (the session). */
+  setListener(listener: UpstreamListener): void;
+  /** The pool in use, or null while none is connected. */
+  readonly pool: UpstreamPool | null;
+  /** Stop / resume reading from the pool (backpressure from a slow miner). */
+  pause(): void;
+  resume(): void;
+  /** Closes everything; pending requests resolve as closed. Idempotent. */
+  close(): void;
+}
