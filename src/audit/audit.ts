@@ -72,15 +72,7 @@ export interface AuditShard {
 }
 
 export type ProblemKind =
-  | 'json'
-  | 'record-type'
-  | 'field'
-  | 'version'
-  | 'header'
-  | 'line-too-long'
-  | 'truncated'
-  | 'reference'
-  | 'validator';
+  'json' | 'record-type' | 'field' | 'version' | 'header' | 'line-too-long' | 'truncated' | 'reference' | 'validator';
 
 export interface AuditProblem {
   readonly file: string;

@@ -14,7 +14,7 @@ import { type CommandIO, processIO } from './io.js';
 export interface CliCommand {
   readonly name: string;
   readonly describe: string;
-  // biome-ignore lint/suspicious/noExplicitAny: yargs builders are typed per command
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- yargs builders are typed per command
   readonly builder: (y: any) => any;
   readonly run: (args: Record<string, unknown>, io: CommandIO) => Promise<number>;
 }

@@ -337,7 +337,7 @@ export async function generateJournal(options: GenerateJournalOptions): Promise<
     // Pool answers arrive a few shares later, so notifies and other shares overtake them.
     const delay = pv === 'not-sent' ? 0 : Math.floor(rng() * 4);
     pending.push({ handle, pv, ...(pe !== undefined ? { pe } : {}), due: produced + delay });
-    for (let k = 0; k < pending.length; ) {
+    for (let k = 0; k < pending.length;) {
       const p = pending[k];
       if (p.due <= produced) {
         p.handle.settle(p.pv, p.pe);

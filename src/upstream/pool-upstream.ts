@@ -89,7 +89,6 @@ export class PoolUpstream implements Upstream {
   #everUp = false;
   #closed = false;
   #paused = false;
-  #downSince: number | null = null;
   #retryTimer: NodeJS.Timeout | undefined;
   #silenceTimer: NodeJS.Timeout | undefined;
   #recheckTimer: NodeJS.Timeout | undefined;
@@ -231,7 +230,6 @@ export class PoolUpstream implements Upstream {
       if (socket !== this.#socket) return;
       this.#connected = true;
       this.#failures = 0;
-      this.#downSince = null;
       clearTimeout(this.#lostTimer);
       this.#lostTimer = undefined;
       const resumed = this.#everUp;
@@ -287,7 +285,6 @@ export class PoolUpstream implements Upstream {
     } else {
       this.#o.log.debug({ pool: url, reason }, 'pool connection failed');
     }
-    this.#downSince ??= Date.now();
     this.#armLost();
     let next: number;
     let delay: number;

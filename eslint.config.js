@@ -1,0 +1,38 @@
+// ESLint (lint) + Prettier (format): pure-JS tools, so `npm ci` installs them on
+// any platform from the lock file (biome's per-platform binaries could not be
+// locked from this registry).
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const PURE = 'The work core, protocol and util layers are pure (DESIGN.md layers): no sockets, files, Redis or logging here.';
+const purePaths = ['node:net', 'node:fs', 'node:fs/promises', 'node:http', 'node:child_process', 'ioredis', 'pino'].map((name) => ({
+  name,
+  message: PURE,
+}));
+const LOG = { name: 'pino', message: 'Log through src/util/log.ts (one log module; redaction lives there).' };
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', 'coverage/', '.tap/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.js', '**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly' } },
+  },
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      eqeqeq: ['error', 'always', { null: 'ignore' }],
+    },
+  },
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/util/log.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: [LOG] }] },
+  },
+  {
+    files: ['src/work/**/*.ts', 'src/protocol/**/*.ts', 'src/util/hex.ts', 'src/util/errors.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: purePaths }] },
+  },
+);
