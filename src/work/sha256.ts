@@ -126,24 +126,25 @@ PAD64[15] = 512;
 expand(PAD64);
 
 const S = new Int32Array(8);
-const OUTER = new Int32Array(16);
 
 /**
  * Second SHA-256 pass of sha256d: hashes the 32-byte digest in `state`
  * (one block: digest, 0x80, zeros, bit length 256) and writes the result to `out`.
  */
 function finishDouble(state: Int32Array, out: Int32Array): void {
-  for (let i = 0; i < 8; i++) OUTER[i] = state[i];
-  OUTER[8] = 0x80000000 | 0;
-  OUTER[9] = 0;
-  OUTER[10] = 0;
-  OUTER[11] = 0;
-  OUTER[12] = 0;
-  OUTER[13] = 0;
-  OUTER[14] = 0;
-  OUTER[15] = 256;
+  // Fill the schedule directly (no intermediate block copy).
+  for (let i = 0; i < 8; i++) W[i] = state[i];
+  W[8] = 0x80000000 | 0;
+  W[9] = 0;
+  W[10] = 0;
+  W[11] = 0;
+  W[12] = 0;
+  W[13] = 0;
+  W[14] = 0;
+  W[15] = 256;
+  expand(W);
   out.set(SHA256_IV);
-  compressWords(out, OUTER, 0);
+  rounds(out, W);
 }
 
 /**
@@ -166,14 +167,19 @@ export function sha256dWords64(block: Int32Array, off: number, out: Int32Array):
 export function foldMerkleBranch(root: Int32Array, branch: Int32Array): void {
   const levels = branch.length >> 3;
   for (let l = 0; l < levels; l++) {
+    // Schedule = current node ‖ branch hash, written straight into W.
+    const off = l << 3;
     for (let i = 0; i < 8; i++) {
-      PAIR[i] = root[i];
-      PAIR[8 + i] = branch[(l << 3) + i];
+      W[i] = root[i];
+      W[8 + i] = branch[off + i];
     }
-    sha256dWords64(PAIR, 0, root);
+    expand(W);
+    S.set(SHA256_IV);
+    rounds(S, W);
+    rounds(S, PAD64);
+    finishDouble(S, root);
   }
 }
-const PAIR = new Int32Array(16);
 
 /** The hash state after the whole 64-byte blocks of a message prefix. */
 export interface Midstate {

@@ -87,6 +87,19 @@ const HEADER = new Int32Array(20);
 const HASH = new Int32Array(8);
 const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+// A session submits many shares with one extranonce1: decode it once, not per share.
+let memoEn1Hex = '';
+let memoEn1: Uint8Array | undefined = new Uint8Array(0);
+function decodeExtranonce1(hex: string): Uint8Array | undefined {
+  if (hex !== memoEn1Hex) {
+    memoEn1 = decodeHex(hex);
+    memoEn1Hex = hex;
+  }
+  return memoEn1;
+}
+
 let memoDifficulty = Number.NaN;
 let memoTarget = DIFF1_TARGET;
 function shareTarget(difficulty: number): bigint {
@@ -142,7 +155,9 @@ export function hashShare(
   }
   const hashValue = BigInt(`0x${hash}`);
   const shareDifficulty = hashValue === 0n ? Number.POSITIVE_INFINITY : Number(DIFF1_TARGET) / Number(hashValue);
-  return { hash, hashValue, shareDifficulty, version, header: wordsToBytes(HEADER) };
+  // Header bytes: copy the big-endian words and let Buffer#swap32 (native) put each word's bytes in order.
+  const header = LITTLE_ENDIAN ? Buffer.from(HEADER.slice().buffer).swap32() : wordsToBytes(HEADER);
+  return { hash, hashValue, shareDifficulty, version, header };
 }
 
 /**
@@ -193,7 +208,7 @@ export function validateShareWith(
     versionBits = parseU32BE(submit.versionBits);
     if (versionBits === undefined) return reject('malformed', 'version bits are not 8 hex digits');
   }
-  const en1 = decodeHex(ctx.extranonce1);
+  const en1 = decodeExtranonce1(ctx.extranonce1);
   if (en1 === undefined) return reject('malformed', 'session extranonce1 is not hex');
   if (!isValidDifficulty(ctx.difficulty)) return reject('malformed', 'session difficulty is not a number > 0');
 
