@@ -129,12 +129,15 @@ t.test('fuzz: parseRecord never throws', async (t) => {
     }),
     { numRuns: 2000 },
   );
-  fc.assert(
-    fc.property(fc.constantFrom(...Object.values(SAMPLES)), fc.string(), fc.jsonValue(), (rec, key, value) => {
-      parseRecord(JSON.stringify({ ...rec, [key]: value }));
-      parseRecord(JSON.stringify({ ...rec, [Object.keys(rec)[1 + (key.length % (Object.keys(rec).length - 1))]]: value }));
-    }),
-    { numRuns: 2000 },
+  t.doesNotThrow(
+    () =>
+      fc.assert(
+        fc.property(fc.constantFrom(...Object.values(SAMPLES)), fc.string(), fc.jsonValue(), (rec, key, value) => {
+          parseRecord(JSON.stringify({ ...rec, [key]: value }));
+          parseRecord(JSON.stringify({ ...rec, [Object.keys(rec)[1 + (key.length % (Object.keys(rec).length - 1))]]: value }));
+        }),
+        { numRuns: 2000 },
+      ),
+    'no throw',
   );
-  t.pass('no throw');
 });

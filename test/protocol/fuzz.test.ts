@@ -209,21 +209,24 @@ function resolverFor(msg: MinerMessage | PoolMessage): () => string | undefined 
 // ---------------------------------------------------------------- framer
 
 t.test('framer: random chunks never throw, lines never hold a newline, memory stays bounded', async (t) => {
-  fc.assert(
-    fc.property(fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 20 }), fc.integer({ min: 1, max: 200 }), (chunks, max) => {
-      const framer = new LineFramer({ maxLineBytes: max });
-      for (const c of chunks) {
-        for (const e of framer.feed(c)) {
-          if (e.type === 'line' && (e.line.length === 0 || e.line.includes('\n'))) return false;
-          if (e.type === 'oversized' && e.bytes <= max) return false;
-        }
-        if (framer.stats.buffered > max + 1) return false;
-      }
-      return true;
-    }),
-    RUNS,
+  t.doesNotThrow(
+    () =>
+      fc.assert(
+        fc.property(fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 20 }), fc.integer({ min: 1, max: 200 }), (chunks, max) => {
+          const framer = new LineFramer({ maxLineBytes: max });
+          for (const c of chunks) {
+            for (const e of framer.feed(c)) {
+              if (e.type === 'line' && (e.line.length === 0 || e.line.includes('\n'))) return false;
+              if (e.type === 'oversized' && e.bytes <= max) return false;
+            }
+            if (framer.stats.buffered > max + 1) return false;
+          }
+          return true;
+        }),
+        RUNS,
+      ),
+    '1000 inputs',
   );
-  t.pass('1000 inputs');
 });
 
 t.test('framer: any split of any input gives the same lines as feeding it whole', async (t) => {
@@ -233,26 +236,29 @@ t.test('framer: any split of any input gives the same lines as feeding it whole'
       maxLength: 12,
     },
   );
-  fc.assert(
-    fc.property(input, fc.array(fc.nat(), { maxLength: 6 }), fc.integer({ min: 1, max: 64 }), (parts, cuts, max) => {
-      const all = Buffer.concat(parts);
-      const points = [...new Set(cuts.map((c) => c % (all.length + 1)))].sort((a, b) => a - b);
-      const run = (chunks: Uint8Array[]) => {
-        const f = new LineFramer({ maxLineBytes: max });
-        const ev = chunks.flatMap((c) => f.feed(c)).map((e) => (e.type === 'line' ? e.line : null));
-        return JSON.stringify({ ev, stats: f.stats });
-      };
-      const chunks: Uint8Array[] = [];
-      let prev = 0;
-      for (const p of [...points, all.length]) {
-        chunks.push(all.subarray(prev, p));
-        prev = p;
-      }
-      return run([all]) === run(chunks);
-    }),
-    RUNS,
+  t.doesNotThrow(
+    () =>
+      fc.assert(
+        fc.property(input, fc.array(fc.nat(), { maxLength: 6 }), fc.integer({ min: 1, max: 64 }), (parts, cuts, max) => {
+          const all = Buffer.concat(parts);
+          const points = [...new Set(cuts.map((c) => c % (all.length + 1)))].sort((a, b) => a - b);
+          const run = (chunks: Uint8Array[]) => {
+            const f = new LineFramer({ maxLineBytes: max });
+            const ev = chunks.flatMap((c) => f.feed(c)).map((e) => (e.type === 'line' ? e.line : null));
+            return JSON.stringify({ ev, stats: f.stats });
+          };
+          const chunks: Uint8Array[] = [];
+          let prev = 0;
+          for (const p of [...points, all.length]) {
+            chunks.push(all.subarray(prev, p));
+            prev = p;
+          }
+          return run([all]) === run(chunks);
+        }),
+        RUNS,
+      ),
+    '1000 inputs',
   );
-  t.pass('1000 inputs');
 });
 
 // --------------------------------------------------------------- parsers
@@ -271,19 +277,25 @@ function parsesQuietly(line: string, pending: string | undefined): boolean {
 }
 
 t.test('parsers: random strings never throw', async (t) => {
-  fc.assert(
-    fc.property(fc.string({ unit: 'binary', maxLength: 200 }), pendingMethod, (s, p) => parsesQuietly(s, p)),
-    RUNS,
+  t.doesNotThrow(
+    () =>
+      fc.assert(
+        fc.property(fc.string({ unit: 'binary', maxLength: 200 }), pendingMethod, (s, p) => parsesQuietly(s, p)),
+        RUNS,
+      ),
+    '1000 inputs',
   );
-  t.pass('1000 inputs');
 });
 
 t.test('parsers: random JSON values never throw', async (t) => {
-  fc.assert(
-    fc.property(fc.jsonValue(), pendingMethod, (v, p) => parsesQuietly(JSON.stringify(v) ?? 'null', p)),
-    RUNS,
+  t.doesNotThrow(
+    () =>
+      fc.assert(
+        fc.property(fc.jsonValue(), pendingMethod, (v, p) => parsesQuietly(JSON.stringify(v) ?? 'null', p)),
+        RUNS,
+      ),
+    '1000 inputs',
   );
-  t.pass('1000 inputs');
 });
 
 t.test('parsers: random envelopes with known methods and random params never throw; what they accept mirrors', async (t) => {
@@ -292,33 +304,39 @@ t.test('parsers: random envelopes with known methods and random params never thr
     fc.record({ id, result: json, error: fc.oneof(json, errorValue) }),
     fc.record({ id: json, method: json, params: json, result: json }, { requiredKeys: [] }),
   );
-  fc.assert(
-    fc.property(envelope, pendingMethod, (env, p) => parsesQuietly(JSON.stringify(env), p)),
-    RUNS,
+  t.doesNotThrow(
+    () =>
+      fc.assert(
+        fc.property(envelope, pendingMethod, (env, p) => parsesQuietly(JSON.stringify(env), p)),
+        RUNS,
+      ),
+    '1000 inputs',
   );
-  t.pass('1000 inputs');
 });
 
 t.test('parsers: valid messages with one param replaced, dropped or added never throw; what they accept mirrors', async (t) => {
   const valid = fc.oneof(minerMessage.map(encodeMinerMessage), poolMessage.map(encodePoolMessage));
-  fc.assert(
-    fc.property(valid, fc.nat(12), fc.constantFrom('replace', 'drop', 'add', 'truncate'), json, pendingMethod, (line, i, how, v, p) => {
-      const obj = JSON.parse(line) as { params?: JsonValue[]; result?: JsonValue };
-      const list = Array.isArray(obj.params) ? obj.params : Array.isArray(obj.result) ? obj.result : null;
-      if (list) {
-        const k = i % (list.length + 1);
-        if (how === 'replace') list[k] = v;
-        else if (how === 'drop') list.splice(k, 1);
-        else if (how === 'add') list.splice(k, 0, v);
-        else list.length = k;
-      } else if ('result' in obj) {
-        obj.result = v;
-      }
-      return parsesQuietly(JSON.stringify(obj), p);
-    }),
-    RUNS,
+  t.doesNotThrow(
+    () =>
+      fc.assert(
+        fc.property(valid, fc.nat(12), fc.constantFrom('replace', 'drop', 'add', 'truncate'), json, pendingMethod, (line, i, how, v, p) => {
+          const obj = JSON.parse(line) as { params?: JsonValue[]; result?: JsonValue };
+          const list = Array.isArray(obj.params) ? obj.params : Array.isArray(obj.result) ? obj.result : null;
+          if (list) {
+            const k = i % (list.length + 1);
+            if (how === 'replace') list[k] = v;
+            else if (how === 'drop') list.splice(k, 1);
+            else if (how === 'add') list.splice(k, 0, v);
+            else list.length = k;
+          } else if ('result' in obj) {
+            obj.result = v;
+          }
+          return parsesQuietly(JSON.stringify(obj), p);
+        }),
+        RUNS,
+      ),
+    '1000 inputs',
   );
-  t.pass('1000 inputs');
 });
 
 // ------------------------------------------------------------ round trips

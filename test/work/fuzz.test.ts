@@ -13,52 +13,58 @@ const hexish = fc.oneof(
 const anything = fc.oneof(hexish, fc.integer(), fc.constant(null), fc.constant(undefined), fc.object(), fc.array(hexish));
 
 t.test('hex codecs never throw and never accept a bad string', async (t) => {
-  fc.assert(
-    fc.property(anything, (s) => {
-      const b = decodeHex(s as string);
-      const n = parseU32BE(s);
-      if (b !== undefined && Buffer.from(b).toString('hex') !== (s as string).toLowerCase()) return false;
-      return n === undefined || (typeof s === 'string' && s.length === 8);
-    }),
-    { numRuns: 2000 },
+  t.doesNotThrow(
+    () =>
+      fc.assert(
+        fc.property(anything, (s) => {
+          const b = decodeHex(s as string);
+          const n = parseU32BE(s);
+          if (b !== undefined && Buffer.from(b).toString('hex') !== (s as string).toLowerCase()) return false;
+          return n === undefined || (typeof s === 'string' && s.length === 8);
+        }),
+        { numRuns: 2000 },
+      ),
+    '2000 inputs',
   );
-  t.pass('2000 inputs');
 });
 
 t.test('prepareJob and validateShare on random fields never throw', async (t) => {
   const v = BLOCKS[1];
   const job = jobOf(v);
-  fc.assert(
-    fc.property(
-      fc.record({
-        prevhash: anything,
-        coinb1: anything,
-        coinb2: anything,
-        version: anything,
-        nbits: anything,
-        ntime: anything,
-        merkleBranch: anything,
-      }),
-      fc.record({ jobId: anything, extranonce2: anything, ntime: anything, nonce: anything, versionBits: anything }),
-      fc.record({
-        extranonce1: anything,
-        extranonce2Size: anything,
-        versionMask: fc.oneof(fc.constant(null), fc.integer()),
-        difficulty: anything,
-      }),
-      (jobOver, submit, ctx) => {
-        const p = prepareJob({ ...job, ...jobOver } as unknown as StratumJob);
-        const store = new JobStore();
-        if (p.ok) store.add(p.job, true);
-        const valid = prepareJob(job);
-        if (valid.ok) store.add(valid.job, false);
-        const r = validateShare(store, ctx as never, submit as unknown as ShareSubmit);
-        return r.status === 'rejected' || r.status === 'accepted' || r.status === 'block';
-      },
-    ),
-    { numRuns: 1500 },
+  t.doesNotThrow(
+    () =>
+      fc.assert(
+        fc.property(
+          fc.record({
+            prevhash: anything,
+            coinb1: anything,
+            coinb2: anything,
+            version: anything,
+            nbits: anything,
+            ntime: anything,
+            merkleBranch: anything,
+          }),
+          fc.record({ jobId: anything, extranonce2: anything, ntime: anything, nonce: anything, versionBits: anything }),
+          fc.record({
+            extranonce1: anything,
+            extranonce2Size: anything,
+            versionMask: fc.oneof(fc.constant(null), fc.integer()),
+            difficulty: anything,
+          }),
+          (jobOver, submit, ctx) => {
+            const p = prepareJob({ ...job, ...jobOver } as unknown as StratumJob);
+            const store = new JobStore();
+            if (p.ok) store.add(p.job, true);
+            const valid = prepareJob(job);
+            if (valid.ok) store.add(valid.job, false);
+            const r = validateShare(store, ctx as never, submit as unknown as ShareSubmit);
+            return r.status === 'rejected' || r.status === 'accepted' || r.status === 'block';
+          },
+        ),
+        { numRuns: 1500 },
+      ),
+    '1500 random jobs/submits/contexts',
   );
-  t.pass('1500 random jobs/submits/contexts');
 });
 
 t.test('every truncation of a real share is rejected as malformed or a specific reason, never thrown', async (t) => {
