@@ -32,6 +32,16 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { paths: [LOG] }] },
   },
   {
+    // The simulators are the yardstick the proxy is measured against: they must not share its code.
+    files: ['src/sim/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['../*'], message: 'src/sim is independent of the rest of src/ (node:crypto only).' }] },
+      ],
+    },
+  },
+  {
     files: ['src/work/**/*.ts', 'src/protocol/**/*.ts', 'src/util/hex.ts', 'src/util/errors.ts'],
     rules: { 'no-restricted-imports': ['error', { paths: purePaths }] },
   },

@@ -4,8 +4,8 @@ import net from 'node:net';
 import { PassThrough } from 'node:stream';
 import t from 'tap';
 import { main } from '../../src/cli/main.js';
-import { type SimMiner, type SimMinerOptions, startSimMiner } from '../sim/sim-miner.js';
-import { type SimPool, type SimPoolOptions, startSimPool } from '../sim/sim-pool.js';
+import { type SimMiner, type SimMinerOptions, startSimMiner } from '../../src/sim/sim-miner.js';
+import { type SimPool, type SimPoolOptions, startSimPool } from '../../src/sim/sim-pool.js';
 import { startDaemon, type Tap } from './helpers.js';
 
 async function pool(t: Tap, o: SimPoolOptions = {}): Promise<SimPool> {

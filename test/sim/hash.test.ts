@@ -13,7 +13,7 @@ import {
   swapWords,
   targetFromBits,
   targetFromDifficulty,
-} from './hash.js';
+} from '../../src/sim/hash.js';
 
 interface Vector {
   name: string;

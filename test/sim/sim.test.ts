@@ -1,8 +1,8 @@
 /** Simulated miners against the simulated pool over real TCP on 127.0.0.1: the happy paths and connection lifecycle. */
 import t from 'tap';
-import { hashShare, meetsDifficulty } from './hash.js';
-import { type SimMiner, type SimMinerOptions, startSimMiner } from './sim-miner.js';
-import { type SimPool, type SimPoolOptions, startSimPool } from './sim-pool.js';
+import { hashShare, meetsDifficulty } from '../../src/sim/hash.js';
+import { type SimMiner, type SimMinerOptions, startSimMiner } from '../../src/sim/sim-miner.js';
+import { type SimPool, type SimPoolOptions, startSimPool } from '../../src/sim/sim-pool.js';
 
 /** The part of a tap Test the helpers need. */
 interface Tap {

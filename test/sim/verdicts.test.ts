@@ -1,7 +1,7 @@
 /** The simulated pool's verdicts and fault modes, driven by simulated miners over real TCP on 127.0.0.1. */
 import t from 'tap';
-import { type SimMiner, type SimMinerOptions, startSimMiner } from './sim-miner.js';
-import { type SimPool, type SimPoolOptions, startSimPool } from './sim-pool.js';
+import { type SimMiner, type SimMinerOptions, startSimMiner } from '../../src/sim/sim-miner.js';
+import { type SimPool, type SimPoolOptions, startSimPool } from '../../src/sim/sim-pool.js';
 
 /** The part of a tap Test the helpers need. */
 interface Tap {
