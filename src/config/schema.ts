@@ -96,9 +96,11 @@ export function quote(s: string): string {
 
 /**
  * Parses "host:port", "[ipv6]:port" (e.g. "[::]:3333", "[::1]:3333"); port 1–65535.
+ * With `allowPortZero` (listen addresses only) port 0 is accepted too: the OS
+ * picks a free port, which the daemon logs (for tests).
  * A bare IPv6 address without brackets is refused: its last colon is ambiguous.
  */
-export function parseHostPort(text: string): ParseResult<HostPort> {
+export function parseHostPort(text: string, options: { readonly allowPortZero?: boolean } = {}): ParseResult<HostPort> {
   let host: string;
   let portText: string;
   if (text.startsWith('[')) {
@@ -118,7 +120,10 @@ export function parseHostPort(text: string): ParseResult<HostPort> {
     if (!validHost(host)) return { ok: false, message: `${quote(host)} is not a valid host name or IPv4 address` };
   }
   const port = /^\d{1,5}$/.test(portText) ? Number(portText) : Number.NaN;
-  if (!(port >= 1 && port <= 65535)) return { ok: false, message: `port must be an integer from 1 to 65535 (got ${quote(portText)})` };
+  const min = options.allowPortZero === true ? 0 : 1;
+  if (!(port >= min && port <= 65535)) {
+    return { ok: false, message: `port must be an integer from ${min} to 65535 (got ${quote(portText)})` };
+  }
   return { ok: true, value: { host, port } };
 }
 
@@ -247,7 +252,10 @@ export const ConfigSchema = z
   .strictObject(
     {
       listen: z
-        .array(parsed(parseHostPort, 'host:port'), { error: 'must be a list of host:port addresses' })
+        .array(
+          parsed((s) => parseHostPort(s, { allowPortZero: true }), 'host:port'),
+          { error: 'must be a list of host:port addresses' },
+        )
         .min(1, 'needs at least one address')
         .prefault([...D.listen]),
       pools: z
@@ -315,7 +323,8 @@ export const ConfigSchema = z
         problem(['journal', 'rotateBytes'], `must be 0 (never rotate) or at least ${MIB} (1 MiB)`);
       const seen = new Map<string, number>();
       (Array.isArray(c.listen) ? (c.listen as unknown[]) : []).forEach((a, i) => {
-        if (a === null || typeof a !== 'object' || typeof (a as HostPort).port !== 'number') return;
+        // Port 0 (any free port) never collides: each such listener gets its own port.
+        if (a === null || typeof a !== 'object' || typeof (a as HostPort).port !== 'number' || (a as HostPort).port === 0) return;
         const key = formatHostPort(a as HostPort);
         const first = seen.get(key);
         if (first === undefined) seen.set(key, i);

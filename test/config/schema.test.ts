@@ -24,7 +24,7 @@ t.test('parseHostPort: refused forms say why', async (t) => {
     ['3333', /needs a port/],
     ['0.0.0.0', /needs a port/],
     [':3333', /empty host/],
-    ['host:0', /port must be an integer from 1 to 65535/],
+    ['host:0', /port must be an integer from 1 to 65535/], // only listen addresses may use port 0
     ['host:65536', /port must be an integer from 1 to 65535/],
     ['host:33a', /port must be/],
     ['host:', /port must be/],
@@ -42,6 +42,26 @@ t.test('parseHostPort: refused forms say why', async (t) => {
     t.equal(r.ok, false, text);
     if (!r.ok) t.match(r.message, re, text);
   }
+});
+
+t.test('parseHostPort: port 0 (any free port) only when allowed; listen allows it, pools do not', async (t) => {
+  t.same(parseHostPort('127.0.0.1:0', { allowPortZero: true }), { ok: true, value: { host: '127.0.0.1', port: 0 } });
+  t.same(parseHostPort('[::1]:0', { allowPortZero: true }), { ok: true, value: { host: '::1', port: 0 } });
+  const big = parseHostPort('host:65536', { allowPortZero: true });
+  t.equal(big.ok, false);
+  if (!big.ok) t.match(big.message, /port must be an integer from 0 to 65535/);
+  const c = ConfigSchema.parse({ listen: ['127.0.0.1:0', '127.0.0.1:0'], pools: ['stratum+tcp://127.0.0.1:3333'] });
+  t.same(
+    c.listen,
+    [
+      { host: '127.0.0.1', port: 0 },
+      { host: '127.0.0.1', port: 0 },
+    ],
+    'two port-0 listeners are not duplicates',
+  );
+  const pool = parsePoolUrl('stratum+tcp://127.0.0.1:0');
+  t.equal(pool.ok, false, 'a pool on port 0 is refused');
+  if (!pool.ok) t.match(pool.message, /port must be an integer from 1 to 65535/);
 });
 
 t.test('parsePoolUrl: forms with and without credentials, IPv4/IPv6/names', async (t) => {

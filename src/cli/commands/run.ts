@@ -35,34 +35,86 @@ async function run(args: Record<string, unknown>, io: CommandIO): Promise<number
   const log = createLogger({ level: config.log.level, pretty: config.log.pretty });
   log.info({ config: redactConfig(config) }, 'starting');
   const daemon = new Daemon(config, log);
-  await daemon.start();
-  return new Promise<number>((resolve) => {
-    const stop = (signal: string) => {
-      log.info({ signal }, 'stopping');
-      process.off('SIGHUP', hup);
-      daemon.stop().then(
-        () => {
-          log.flush();
-          resolve(ExitCode.Ok);
-        },
+
+  // Handlers go in before the listeners open, so a signal during start-up is never the default
+  // action (SIGHUP would kill the process, SIGTERM would exit without flushing the journal).
+  let started = false;
+  let stopSignal: string | undefined;
+  let reloading: Promise<void> = Promise.resolve();
+  let finish: (code: number) => void = () => {};
+  const done = new Promise<number>((resolve) => (finish = resolve));
+
+  const stop = (signal: string) => {
+    if (stopSignal !== undefined) {
+      log.warn({ signal, first: stopSignal }, 'already stopping; waiting for shutdown.deadlineMs');
+      return;
+    }
+    stopSignal = signal;
+    if (!started) return; // start() below stops once the listeners are up
+    log.info({ signal }, 'stopping');
+    // A reload in progress finishes first, so the journal is not reopened behind close().
+    reloading
+      .then(() => daemon.stop())
+      .then(
+        () => finish(ExitCode.Ok),
         (e: unknown) => {
           log.error({ err: String(e), code: 'HG_ERR_INTERNAL' }, 'stop failed');
-          resolve(ExitCode.Internal);
+          finish(ExitCode.Internal);
         },
       );
-    };
-    const hup = () => {
-      load()
-        .then((c) => daemon.reload(c))
-        .catch((e: unknown) => {
-          log.error({ err: e instanceof Error ? e.message : String(e), code: 'HG_ERR_CONFIG' }, 'reload failed; keeping the old config');
-          return daemon.reload();
-        });
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.on('SIGHUP', hup);
-  });
+  };
+  const hup = () => {
+    if (!started || stopSignal !== undefined) {
+      log.warn({ signal: 'SIGHUP' }, started ? 'stopping; SIGHUP ignored' : 'starting; SIGHUP ignored');
+      return;
+    }
+    log.info({ signal: 'SIGHUP' }, 'reloading');
+    // One reload at a time; a failure of either step is logged, never thrown.
+    reloading = reloading.then(async () => {
+      let next: Awaited<ReturnType<typeof loadConfig>> | undefined;
+      try {
+        next = await load();
+      } catch (e) {
+        log.error({ err: e instanceof Error ? e.message : String(e), code: 'HG_ERR_CONFIG' }, 'reload failed; keeping the old config');
+      }
+      try {
+        await daemon.reload(next);
+      } catch (e) {
+        log.error({ err: e instanceof Error ? e.message : String(e), code: 'HG_ERR_JOURNAL_OPEN' }, 'journal reopen failed');
+      }
+    });
+  };
+  const onTerm = () => stop('SIGTERM');
+  const onInt = () => stop('SIGINT');
+  process.on('SIGTERM', onTerm);
+  process.on('SIGINT', onInt);
+  process.on('SIGHUP', hup);
+  try {
+    try {
+      await daemon.start();
+    } catch (e) {
+      // E.g. EADDRINUSE on a listen address: close whatever did open (other listeners, the journal) so the process can exit.
+      const message = e instanceof Error ? e.message : String(e);
+      log.fatal({ err: message, code: 'HG_ERR_CONFIG' }, 'cannot start');
+      await daemon.stop().catch(() => {});
+      log.flush();
+      io.stderr.write(`hashgate: cannot start: ${message} [HG_ERR_CONFIG]\n`);
+      return ExitCode.Usage;
+    }
+    started = true;
+    if (stopSignal !== undefined) {
+      const signal = stopSignal;
+      stopSignal = undefined;
+      stop(signal);
+    }
+    const code = await done;
+    log.flush();
+    return code;
+  } finally {
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onInt);
+    process.off('SIGHUP', hup);
+  }
 }
 
 export const runCommand: CliCommand = {
