@@ -28,6 +28,18 @@ export interface DaemonCounters {
   oversizedLines: number;
   droppedForGarbage: number;
   blocks: number;
+  /** Submits answered "rate limited" (limits.submitsPerSecond / submitBurst). */
+  rateLimitedSubmits: number;
+  /** Miners disconnected for a submit flood (10 × submitBurst over-limit submits in a row). */
+  floodDisconnects: number;
+  /** 1 while no pool is reachable (after failover.poolLossGraceMs), else 0. */
+  noPoolReachable: number;
+  /** Times the daemon entered the no-pool state. */
+  noPoolEpisodes: number;
+  /** Miners disconnected because no pool was reachable. */
+  noPoolDisconnects: number;
+  /** Connections refused while no pool was reachable. */
+  refusedNoPool: number;
 }
 
 interface Conn {
@@ -46,6 +58,12 @@ export class Daemon {
     oversizedLines: 0,
     droppedForGarbage: 0,
     blocks: 0,
+    rateLimitedSubmits: 0,
+    floodDisconnects: 0,
+    noPoolReachable: 0,
+    noPoolEpisodes: 0,
+    noPoolDisconnects: 0,
+    refusedNoPool: 0,
   };
   #config: Config;
   readonly #log: Logger;
@@ -55,6 +73,9 @@ export class Daemon {
   #journal: JournalWriter | null = null;
   #nextConn = 1;
   #stopping = false;
+  /** Set while no pool is reachable: when it started and the probe timer. */
+  #noPool: { since: number; timer: NodeJS.Timeout | undefined; probes: Set<net.Socket> } | null = null;
+  #noPoolRefusedLogged = false;
 
   constructor(config: Config, log: Logger) {
     this.#config = config;
@@ -103,6 +124,14 @@ export class Daemon {
     const ip = socket.remoteAddress ?? 'unknown';
     socket.on('error', () => {}); // a reset from the peer is normal; 'close' follows
     if (this.#stopping) return void socket.destroy();
+    if (this.#noPool !== null) {
+      this.counters.refusedNoPool++;
+      if (!this.#noPoolRefusedLogged) {
+        this.#log.warn('no pool reachable: refusing new miners until a pool accepts connections again');
+        this.#noPoolRefusedLogged = true;
+      }
+      return void socket.destroy();
+    }
     if (this.#conns.size >= c.limits.maxConnections) {
       this.counters.refusedTotalCap++;
       if (this.counters.refusedTotalCap === 1) this.#log.warn({ max: c.limits.maxConnections }, 'connection cap reached; refusing');
@@ -162,6 +191,11 @@ export class Daemon {
         if (s === 'authorized') clearTimeout(authTimer);
       },
       onBlock: () => this.counters.blocks++,
+      submitsPerSecond: c.limits.submitsPerSecond,
+      submitBurst: c.limits.submitBurst,
+      onRateLimited: () => this.counters.rateLimitedSubmits++,
+      onFlood: () => this.counters.floodDisconnects++,
+      onPoolLost: () => this.#poolLost(),
     });
     const conn: Conn = { socket, session, ip };
     this.#conns.add(conn);
@@ -199,6 +233,69 @@ export class Daemon {
     });
   }
 
+  /**
+   * A session's upstream found no pool for failover.poolLossGraceMs. The first one puts the daemon in
+   * the no-pool state: every miner whose pool side is not connected is disconnected (one warn log with
+   * the count), new miners are refused, and the pools are probed (TCP connect) until one answers.
+   */
+  #poolLost(): void {
+    this.counters.noPoolDisconnects++;
+    if (this.#noPool !== null || this.#stopping) return;
+    this.#noPool = { since: Date.now(), timer: undefined, probes: new Set() };
+    this.#noPoolRefusedLogged = false;
+    this.counters.noPoolReachable = 1;
+    this.counters.noPoolEpisodes++;
+    let others = 0;
+    for (const conn of this.#conns) {
+      if (conn.session.status === 'closed' || conn.session.poolConnected) continue;
+      others++;
+      this.counters.noPoolDisconnects++;
+      conn.session.poolLost();
+    }
+    this.#log.warn(
+      { miners: others + 1, graceMs: this.#config.failover.poolLossGraceMs, pools: this.#config.pools.length },
+      'no pool reachable: disconnecting miners so their own failover takes over; refusing new ones',
+    );
+    this.#armPoolProbe();
+  }
+
+  #armPoolProbe(): void {
+    const np = this.#noPool;
+    if (np === null || this.#stopping) return;
+    const f = this.#config.failover;
+    const every = Math.min(5000, Math.max(f.backoffBaseMs, 50));
+    np.timer = setTimeout(() => {
+      let pending = this.#config.pools.length;
+      let found = false;
+      for (const pool of this.#config.pools) {
+        const probe = net.connect({ host: pool.host, port: pool.port });
+        np.probes.add(probe);
+        probe.setTimeout(Math.max(every, 1000), () => probe.destroy());
+        probe.on('connect', () => {
+          found = true;
+          probe.destroy();
+        });
+        probe.on('error', () => {});
+        probe.on('close', () => {
+          np.probes.delete(probe);
+          if (--pending > 0 || this.#noPool !== np || this.#stopping) return;
+          if (found) this.#poolBack();
+          else this.#armPoolProbe();
+        });
+      }
+    }, every);
+  }
+
+  #poolBack(): void {
+    const np = this.#noPool;
+    if (np === null) return;
+    clearTimeout(np.timer);
+    for (const p of np.probes) p.destroy();
+    this.#noPool = null;
+    this.counters.noPoolReachable = 0;
+    this.#log.warn({ downMs: Date.now() - np.since }, 'a pool is reachable again; accepting miners');
+  }
+
   /** Sessions alive, for status and tests. */
   sessions(): MinerSession[] {
     return [...this.#conns].map((c) => c.session);
@@ -215,6 +312,10 @@ export class Daemon {
   async stop(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
+    if (this.#noPool !== null) {
+      clearTimeout(this.#noPool.timer);
+      for (const p of this.#noPool.probes) p.destroy();
+    }
     const deadline = this.#config.shutdown.deadlineMs;
     for (const s of this.#servers) s.close();
     const closed = [...this.#conns].map(

@@ -57,6 +57,23 @@ export interface SessionOptions {
   readonly jobStoreLimits?: Partial<JobStoreLimits>;
   readonly onStatus?: (status: SessionStatus) => void;
   readonly onBlock?: () => void;
+  /**
+   * Submit flood limit (token bucket): `submitsPerSecond` sustained, `submitBurst` at once.
+   * Undefined rate = no limit. Over-limit submits get [20, "rate limited", null] without hashing.
+   */
+  readonly submitsPerSecond?: number;
+  readonly submitBurst?: number;
+  /**
+   * A miner that sends more than floodFactor × submitBurst over-limit submits in a row
+   * (no token earned in between) is disconnected (default 10).
+   */
+  readonly floodFactor?: number;
+  /** Called for every over-limit submit. */
+  readonly onRateLimited?: () => void;
+  /** Called once when the miner is disconnected for flooding. */
+  readonly onFlood?: () => void;
+  /** Called when the upstream found no pool for failover.poolLossGraceMs (the session then closes the miner). */
+  readonly onPoolLost?: () => void;
 }
 
 /** Errors hashgate itself sends (besides REJECT_TABLE's share verdicts). */
@@ -66,7 +83,12 @@ export const SESSION_ERRORS = Object.freeze({
   poolTimeout: [StratumErrorCode.Other, 'Pool did not answer in time', null] as const,
   poolClosed: [StratumErrorCode.Other, 'Pool connection lost', null] as const,
   poolBadAnswer: [StratumErrorCode.Other, 'Pool sent an unusable answer', null] as const,
+  rateLimited: [StratumErrorCode.Other, 'rate limited', null] as const,
 });
+
+const DEFAULT_FLOOD_FACTOR = 10;
+/** Pool messages held during a handshake, at most (oldest dropped). */
+const MAX_HELD = 256;
 
 const DEFAULT_DIFFICULTY = 1;
 const MAX_JOB_DIFFICULTIES = 64;
@@ -98,6 +120,20 @@ export class MinerSession {
   /** Lines that were not usable requests (garbage, wrong types, unknown methods). */
   invalidLines = 0;
   blocks = 0;
+  /** Submits answered "rate limited" (never hashed, never journaled). */
+  rateLimited = 0;
+  /** Token bucket for submits. */
+  #tokens: number;
+  #tokensAt: number;
+  /** Over-limit submits since the last one that got a token (one limited burst). */
+  #limitedRun = 0;
+  /**
+   * Handshake requests (subscribe, authorize, failover replay) in flight. While any is, pool messages
+   * are held and relayed after the answer, so the miner sees them in the pool's order (a notify sent
+   * right after the subscribe answer is not dropped, set_difficulty does not overtake the answers).
+   */
+  #holdDepth = 0;
+  readonly #held: UpstreamNotice[] = [];
 
   constructor(options: SessionOptions) {
     this.#o = options;
@@ -105,6 +141,8 @@ export class MinerSession {
     this.#up = options.upstream;
     this.#now = options.now ?? Date.now;
     this.startedAt = this.#now();
+    this.#tokens = options.submitBurst ?? 1;
+    this.#tokensAt = this.startedAt;
     this.#store = new JobStore(options.jobStoreLimits);
     this.#up.setListener((e) => this.#onUpstream(e));
   }
@@ -123,6 +161,18 @@ export class MinerSession {
 
   get extranonce(): { extranonce1: string | null; extranonce2Size: number } {
     return { extranonce1: this.#extranonce1, extranonce2Size: this.#extranonce2Size };
+  }
+
+  /** True while the pool side has a live pool connection. */
+  get poolConnected(): boolean {
+    return this.#up.pool !== null;
+  }
+
+  /** The daemon decided no pool is reachable: disconnect the miner (its own failover takes over). */
+  poolLost(): void {
+    if (this.#status === 'closed') return;
+    this.#o.close('no pool reachable');
+    this.close('no pool reachable');
   }
 
   #setStatus(s: SessionStatus): void {
@@ -159,7 +209,7 @@ export class MinerSession {
       this.invalidLines++;
       const reply = encodeProtocolError(parsed.error);
       if (reply !== null) this.#send(reply);
-      this.#o.log.debug({ error: parsed.error.message, line: truncateForLog(line) }, 'unusable line from miner');
+      this.#o.log.debug({ error: parsed.error.message, bytes: line.length }, 'unusable line from miner');
       return;
     }
     const msg = parsed.msg;
@@ -167,10 +217,10 @@ export class MinerSession {
     switch (msg.type) {
       case 'subscribe':
         this.#subscribeParams = params;
-        void this.#relaySubscribe(msg.id, params);
+        void this.#holding(() => this.#relaySubscribe(msg.id, params));
         return;
       case 'authorize':
-        void this.#relayAuthorize(msg.id, msg.user, msg.password);
+        void this.#holding(() => this.#relayAuthorize(msg.id, msg.user, msg.password));
         return;
       case 'configure':
         this.#configureParams = params;
@@ -195,6 +245,20 @@ export class MinerSession {
         return; // answers to requests hashgate never sends on to the pool
       default:
         return;
+    }
+  }
+
+  async #holding(fn: () => Promise<void>): Promise<void> {
+    this.#holdDepth++;
+    try {
+      await fn();
+    } finally {
+      if (--this.#holdDepth === 0) {
+        for (const m of this.#held.splice(0)) {
+          if (this.#status === 'closed') break;
+          this.#onPoolMessage(m);
+        }
+      }
     }
   }
 
@@ -315,8 +379,49 @@ export class MinerSession {
     return s;
   }
 
+  /** Takes a submit token; false when the miner is over limits.submitsPerSecond / submitBurst. */
+  #takeToken(): boolean {
+    const rate = this.#o.submitsPerSecond;
+    if (rate === undefined || rate <= 0) return true;
+    const burst = Math.max(1, this.#o.submitBurst ?? 1);
+    const now = this.#now();
+    this.#tokens = Math.min(burst, this.#tokens + (Math.max(0, now - this.#tokensAt) * rate) / 1000);
+    this.#tokensAt = now;
+    if (this.#tokens >= 1) {
+      this.#tokens -= 1;
+      if (this.#limitedRun > 0) this.#o.log.debug({ rateLimited: this.#limitedRun }, 'submit burst over the limit ended');
+      this.#limitedRun = 0;
+      return true;
+    }
+    return false;
+  }
+
+  /** Answers an over-limit submit; logs once per limited burst; disconnects a flood. */
+  #rateLimit(id: RpcId): void {
+    this.rateLimited++;
+    this.#limitedRun++;
+    this.#o.onRateLimited?.();
+    const burst = Math.max(1, this.#o.submitBurst ?? 1);
+    if (this.#limitedRun === 1) {
+      this.#o.log.warn(
+        { submitsPerSecond: this.#o.submitsPerSecond, submitBurst: burst },
+        'miner over the submit rate limit; over-limit submits answered "rate limited"',
+      );
+    }
+    const floodAt = (this.#o.floodFactor ?? DEFAULT_FLOOD_FACTOR) * burst;
+    if (this.#limitedRun > floodAt) {
+      this.#o.log.warn({ rateLimited: this.#limitedRun, limit: floodAt }, 'submit flood; disconnecting the miner');
+      this.#o.onFlood?.();
+      this.#o.close('submit flood');
+      this.close('submit flood');
+      return;
+    }
+    this.#replyError(id, SESSION_ERRORS.rateLimited, false);
+  }
+
   async #submit(msg: SubmitMessage): Promise<void> {
     const id = msg.id;
+    if (!this.#takeToken()) return this.#rateLimit(id);
     if (this.#extranonce1 === null) return this.#replyError(id, SESSION_ERRORS.notSubscribed, false);
     const creds = this.#authorized.get(msg.worker);
     if (creds === undefined) return this.#replyError(id, SESSION_ERRORS.unauthorized, false);
@@ -391,16 +496,21 @@ export class MinerSession {
     if (this.#status === 'closed') return;
     switch (e.type) {
       case 'message':
-        this.#onPoolMessage(e.msg);
+        if (this.#holdDepth > 0) {
+          if (this.#held.length >= MAX_HELD) this.#held.shift();
+          this.#held.push(e.msg);
+        } else this.#onPoolMessage(e.msg);
         return;
       case 'up':
-        if (e.resumed) void this.#replay();
+        if (e.resumed) void this.#holding(() => this.#replay());
         return;
       case 'down':
         return;
       case 'lost':
-        this.#o.log.warn({ downMs: e.downMs }, 'no pool reachable: disconnecting the miner so its own failover takes over');
-        this.#o.close('no pool reachable');
+        // Logged once for all miners by the daemon (onPoolLost); here at debug only.
+        this.#o.log.debug({ downMs: e.downMs }, 'no pool reachable: disconnecting the miner so its own failover takes over');
+        this.poolLost();
+        this.#o.onPoolLost?.();
         return;
       case 'congested':
       case 'drained':
@@ -434,6 +544,15 @@ export class MinerSession {
         this.#send(encodePoolMessage(msg));
         return;
       case 'set-extranonce':
+        if (!this.#extranonceSubscribed) {
+          // The miner never said it understands mining.set_extranonce: its next shares would all be
+          // built on the old extranonce1. Make it reconnect (and subscribe afresh) instead.
+          this.#o.log.info('pool changed extranonce1; miner did not send mining.extranonce.subscribe, telling it to reconnect');
+          this.#send(encodePoolMessage({ type: 'reconnect', id: null, host: null, port: null, waitSeconds: null }));
+          this.#o.close('extranonce changed; miner told to reconnect');
+          this.close('extranonce changed');
+          return;
+        }
         this.#extranonce1 = msg.extranonce1;
         this.#extranonce2Size = msg.extranonce2Size;
         this.#journalSession();

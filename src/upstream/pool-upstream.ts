@@ -247,6 +247,8 @@ export class PoolUpstream implements Upstream {
     socket.on('data', (chunk: Buffer) => {
       if (socket !== this.#socket) return;
       for (const ev of framer.feed(chunk)) {
+        // A listener may have closed this upstream (or dropped the socket) on an earlier line of the chunk.
+        if (socket !== this.#socket || this.#closed) return;
         if (ev.type === 'oversized') {
           this.#dropOnPurpose(`pool sent a line over ${framer.maxLineBytes} bytes`);
           return;
@@ -321,14 +323,14 @@ export class PoolUpstream implements Upstream {
   #armSilence(): void {
     clearTimeout(this.#silenceTimer);
     const ms = this.#o.notifySilenceMs;
-    if (ms <= 0) return;
+    if (ms <= 0 || this.#closed) return;
     this.#silenceTimer = setTimeout(() => this.#dropOnPurpose(`no mining.notify for ${ms} ms`), ms);
   }
 
   #armRecheck(): void {
     clearTimeout(this.#recheckTimer);
     const ms = this.#o.primaryRecheckMs;
-    if (ms <= 0) return;
+    if (ms <= 0 || this.#closed) return;
     this.#recheckTimer = setTimeout(() => {
       if (!this.#connected || this.#index === 0 || this.#closed) return;
       const primary = this.#o.pools[0]!;

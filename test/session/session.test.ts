@@ -113,3 +113,101 @@ t.test('lost pool closes the miner; set_difficulty and show_message are relayed'
   up.listener({ type: 'lost', downMs: 10 });
   t.equal(closed, 'no pool reachable');
 });
+
+function rateLimited(burst: number, perSecond: number) {
+  const up = new FakeUpstream();
+  up.answer = (method) => {
+    if (method === 'mining.subscribe') return ok(1, [[['mining.notify', 'ab']], 'deadbeef', 4]);
+    if (method === 'mining.authorize') return ok(3, true);
+    return ok(9, null, [20, 'nope', null]);
+  };
+  const out: Record<string, unknown>[] = [];
+  const logs: { level: string; msg: string }[] = [];
+  const log = {
+    warn: (_o: unknown, msg: string) => logs.push({ level: 'warn', msg }),
+    info: (_o: unknown, msg: string) => logs.push({ level: 'info', msg }),
+    debug: () => {},
+  } as unknown as ReturnType<typeof createLogger>;
+  let now = 1000;
+  const closes: string[] = [];
+  const counts = { limited: 0, flood: 0 };
+  const s = new MinerSession({
+    id: 's',
+    upstream: up,
+    send: (l) => out.push(JSON.parse(l) as Record<string, unknown>),
+    close: (r) => closes.push(r),
+    log,
+    now: () => now,
+    submitsPerSecond: perSecond,
+    submitBurst: burst,
+    onRateLimited: () => counts.limited++,
+    onFlood: () => counts.flood++,
+  });
+  const submit = (id: number) =>
+    s.handleLine(`{"id":${id},"method":"mining.submit","params":["w","nojob","00000000","00000000","00000000"]}`);
+  return { s, out, logs, closes, counts, submit, advance: (ms: number) => (now += ms), up };
+}
+
+t.test('submit rate limit: burst passes, over-limit gets [20, "rate limited"], one warn per burst, refills', async (t) => {
+  const r = rateLimited(5, 2);
+  r.s.handleLine('{"id":1,"method":"mining.subscribe","params":[]}');
+  await tick();
+  r.s.handleLine('{"id":2,"method":"mining.authorize","params":["w","x"]}');
+  await tick();
+  for (let i = 0; i < 8; i++) r.submit(100 + i);
+  await tick();
+  const answers = r.out.filter((o) => typeof o.id === 'number' && (o.id as number) >= 100);
+  t.equal(answers.length, 8);
+  t.equal(answers.filter((o) => Array.isArray(o.error) && o.error[1] === 'rate limited').length, 3, '3 over the burst of 5');
+  t.ok(
+    answers.slice(5).every((o) => Array.isArray(o.error) && o.error[0] === 20 && o.result === false),
+    'code 20, result false',
+  );
+  t.equal(r.s.workers.get('w')!.rejected['unknown-job'], 5, 'only the 5 within the limit were checked');
+  t.equal(r.s.rateLimited, 3);
+  t.equal(r.counts.limited, 3);
+  t.equal(r.logs.filter((l) => l.level === 'warn').length, 1, 'logged once for the burst, not per submit');
+  t.same(r.closes, [], 'not disconnected');
+  // 1 s at 2/s earns 2 tokens: two pass, the third starts a new limited burst (one more warn).
+  r.advance(1000);
+  for (let i = 0; i < 3; i++) r.submit(200 + i);
+  await tick();
+  const later = r.out.filter((o) => typeof o.id === 'number' && (o.id as number) >= 200);
+  t.same(
+    later.map((o) => (o.error as unknown[])[0]),
+    [21, 21, 20],
+    'two checked (unknown job), the third rate limited',
+  );
+  t.equal((later[2]!.error as unknown[])[1], 'rate limited');
+  t.equal(r.logs.filter((l) => l.level === 'warn').length, 2, 'a new burst logs once more');
+  t.equal(r.s.status === 'closed', false);
+});
+
+t.test('submit flood far beyond the burst disconnects the miner once', async (t) => {
+  const r = rateLimited(2, 1);
+  for (let i = 0; i < 2 + 10 * 2 + 5; i++) r.submit(i + 1);
+  await tick();
+  t.equal(r.counts.flood, 1);
+  t.same(r.closes, ['submit flood']);
+  t.equal(r.s.status, 'closed');
+  t.ok(r.up.closed, 'pool side closed too');
+  t.equal(r.s.rateLimited, 21, 'counted up to the flood limit, then nothing more is read');
+});
+
+t.test('set_extranonce from the pool: relayed after extranonce.subscribe, reconnect otherwise', async (t) => {
+  const a = setup();
+  a.s.handleLine('{"id":1,"method":"mining.subscribe","params":[]}');
+  a.s.handleLine('{"id":2,"method":"mining.extranonce.subscribe","params":[]}');
+  await tick();
+  a.up.listener({ type: 'message', msg: { type: 'set-extranonce', id: null, extranonce1: 'cafe0001', extranonce2Size: 4 } });
+  t.match(a.out.at(-1), { method: 'mining.set_extranonce', params: ['cafe0001', 4] });
+  t.equal(a.s.extranonce.extranonce1, 'cafe0001');
+
+  const b = setup();
+  b.s.handleLine('{"id":1,"method":"mining.subscribe","params":[]}');
+  await tick();
+  b.up.listener({ type: 'message', msg: { type: 'set-extranonce', id: null, extranonce1: 'cafe0001', extranonce2Size: 4 } });
+  t.match(b.out.at(-1), { method: 'client.reconnect' });
+  t.equal(b.s.status, 'closed');
+  t.equal(b.s.extranonce.extranonce1, 'deadbeef', 'old extranonce kept until it reconnects');
+});
