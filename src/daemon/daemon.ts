@@ -317,17 +317,27 @@ export class Daemon {
       for (const p of this.#noPool.probes) p.destroy();
     }
     const deadline = this.#config.shutdown.deadlineMs;
+    const started = Date.now();
     for (const s of this.#servers) s.close();
+    // 1. Stop taking submits and let the ones already at the pool get their answers relayed (miners
+    //    honour client.reconnect at once, so it must not go out before those answers).
+    const drained = Promise.all([...this.#conns].map((c) => c.session.drain()));
+    let timer: NodeJS.Timeout | undefined;
+    const until = (ms: number) => new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, ms))));
+    await Promise.race([drained, until(deadline / 2)]);
+    clearTimeout(timer);
+    // 2. Tell every miner to reconnect (another proxy, or this one after a restart), close the miner
+    //    sides and wait for them for the rest of the deadline, then force what is left.
+    const reconnect = encodeReconnect({ type: 'reconnect', id: null, host: null, port: null, waitSeconds: null });
     const closed = [...this.#conns].map(
       (c) =>
         new Promise<void>((resolve) => {
           if (c.socket.destroyed) return resolve();
           c.socket.once('close', () => resolve());
-          c.socket.end(encodeReconnect({ type: 'reconnect', id: null, host: null, port: null, waitSeconds: null }));
+          c.socket.end(reconnect);
         }),
     );
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(closed), new Promise<void>((r) => (timer = setTimeout(r, deadline)))]);
+    await Promise.race([Promise.all(closed), until(deadline - (Date.now() - started))]);
     clearTimeout(timer);
     for (const c of this.#conns) c.socket.destroy();
     await this.#journal?.close();

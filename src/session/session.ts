@@ -84,6 +84,7 @@ export const SESSION_ERRORS = Object.freeze({
   poolClosed: [StratumErrorCode.Other, 'Pool connection lost', null] as const,
   poolBadAnswer: [StratumErrorCode.Other, 'Pool sent an unusable answer', null] as const,
   rateLimited: [StratumErrorCode.Other, 'rate limited', null] as const,
+  shuttingDown: [StratumErrorCode.Other, 'Proxy is shutting down; reconnect', null] as const,
 });
 
 const DEFAULT_FLOOD_FACTOR = 10;
@@ -419,8 +420,29 @@ export class MinerSession {
     this.#replyError(id, SESSION_ERRORS.rateLimited, false);
   }
 
+  /** Submits forwarded to the pool and not answered yet. */
+  get inflightSubmits(): number {
+    return this.#inflight;
+  }
+
+  /**
+   * Stops taking submits (they are answered "shutting down") and resolves
+   * once every forwarded submit has its pool answer relayed (or timed out),
+   * so a graceful stop loses no share the pool may credit.
+   */
+  drain(): Promise<void> {
+    this.#draining = true;
+    if (this.#inflight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+  }
+
+  #inflight = 0;
+  #draining = false;
+  #drainWaiters: (() => void)[] = [];
+
   async #submit(msg: SubmitMessage): Promise<void> {
     const id = msg.id;
+    if (this.#draining) return this.#replyError(id, SESSION_ERRORS.shuttingDown, false);
     if (!this.#takeToken()) return this.#rateLimit(id);
     if (this.#extranonce1 === null) return this.#replyError(id, SESSION_ERRORS.notSubscribed, false);
     const creds = this.#authorized.get(msg.worker);
@@ -462,7 +484,20 @@ export class MinerSession {
     }
     const params: JsonValue[] = [creds[0], share.jobId, share.extranonce2, share.ntime, share.nonce];
     if (share.versionBits !== undefined && share.versionBits !== null) params.push(share.versionBits);
-    const r = await this.#up.request('mining.submit', params);
+    this.#inflight++;
+    let r: Awaited<ReturnType<Upstream['request']>>;
+    try {
+      r = await this.#up.request('mining.submit', params);
+    } finally {
+      this.#inflight--;
+      if (this.#inflight === 0 && this.#drainWaiters.length > 0) {
+        // Resolve after this answer is relayed (the rest of this function runs synchronously first).
+        const waiters = this.#drainWaiters.splice(0);
+        queueMicrotask(() => {
+          for (const w of waiters) w();
+        });
+      }
+    }
     if (r.status !== 'ok') {
       stats.poolTimeouts++;
       pending?.settle(r.status === 'timeout' ? 'timeout' : 'unknown');
@@ -470,7 +505,11 @@ export class MinerSession {
     }
     stats.poolRttMs = r.rttMs;
     const parsed = parsePoolResponse(r.response, 'mining.submit');
-    if (!parsed.ok || parsed.msg.type !== 'submit-result') return;
+    if (!parsed.ok || parsed.msg.type !== 'submit-result') {
+      // The miner still gets an answer, and the journal says the pool's verdict is unknown.
+      pending?.settle('unknown');
+      return this.#replyError(id, SESSION_ERRORS.poolBadAnswer, false);
+    }
     const res = parsed.msg;
     if (res.accepted) {
       if (verdict.valid) {

@@ -123,3 +123,17 @@ t.test('a miner that reuses one JSON-RPC id for every submit gets the right answ
   t.ok(m.shares.every((s) => s.id === 7));
   await until(() => m.shares.every((s) => s.status !== undefined), 5000, 'every submit answered');
 });
+
+t.test('graceful stop: a submit already at the pool is answered and journaled before the miner is closed', async (t) => {
+  const p = await pool(t, { answerDelayMs: 800 });
+  const { port, daemon, journal } = await startDaemon(t, [p.port], { 'shutdown-deadline-ms': 5000 });
+  const m = await miner(t, port, { maxShares: 1, reconnectAttempts: 0 });
+  await until(() => daemon.sessions()[0]?.inflightSubmits === 1, 5000, 'the submit is at the pool');
+  const stopping = daemon.stop();
+  await m.waitFor(() => m.stats.accepted === 1, 5000, 'the pool answer reaches the miner during shutdown');
+  await stopping;
+  t.equal(p.stats.accepted, 1);
+  const shares = records(journal!).filter((r) => r.t === 'share');
+  t.equal(shares.length, 1);
+  t.equal(shares[0]!.pv, 'accepted', 'the journal has the pool verdict, not "unknown"');
+});
