@@ -24,11 +24,14 @@ import { encodeConfigureResult, encodeSubmitResult, encodeSubscribeResult } from
 import type { Upstream, UpstreamEvent, UpstreamNotice, UpstreamReply } from '../upstream/types.js';
 import type { Logger } from '../util/log.js';
 import { truncateForLog } from '../util/log.js';
-import { prepareJob } from '../work/job.js';
+import { JobCache } from '../work/job-cache.js';
 import { JobStore, type JobStoreLimits } from '../work/job-store.js';
 import { StratumErrorCode, stratumErrorFor } from '../work/reasons.js';
 import { type ShareVerdict, validateShare } from '../work/validate-share.js';
 import { createWorkerStats, type WorkerStats } from './stats.js';
+
+/** One prepared copy of each distinct job for all sessions of the process (see JobCache). */
+const SHARED_JOB_CACHE = new JobCache();
 
 export type SessionStatus = 'connected' | 'subscribed' | 'authorized' | 'closed';
 
@@ -44,6 +47,8 @@ export interface SessionOptions {
   readonly id: string;
   readonly peer?: string;
   readonly upstream: Upstream;
+  /** Where prepared jobs are interned (default: one cache for the whole process). */
+  readonly jobCache?: JobCache;
   /** Writes one line (ending in "\n") to the miner. */
   readonly send: (line: string) => void;
   /** Asks the transport to close the miner's connection. */
@@ -562,7 +567,7 @@ export class MinerSession {
   #onPoolMessage(msg: UpstreamNotice): void {
     switch (msg.type) {
       case 'notify': {
-        const prepared = prepareJob(msg.job);
+        const prepared = (this.#o.jobCache ?? SHARED_JOB_CACHE).prepare(msg.job);
         if (!prepared.ok) {
           this.#o.log.warn({ field: prepared.error.field, error: prepared.error.message }, 'pool sent an unusable job; not relayed');
           return;

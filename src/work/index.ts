@@ -6,3 +6,4 @@ export * from './reasons.js';
 export * from './sha256.js';
 export * from './target.js';
 export * from './validate-share.js';
+export * from './job-cache.js';
