@@ -5,9 +5,9 @@
  * and shares. No timings here: speed lives in `npm run bench` only.
  */
 
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import t from 'tap';
+import { BLOCKS as vectors } from '../helpers/vectors.js';
 import { naiveSha256d, naiveValidateShare } from '../../src/bench/naive.js';
 import {
   createNoblePrefix,
@@ -45,29 +45,6 @@ function plain(v: ShareVerdict): Record<string, unknown> {
   const { header, hashValue, ...rest } = v;
   return { ...rest, header: header === undefined ? undefined : encodeHex(header), hashValue: hashValue?.toString(16) };
 }
-
-interface BlockVector {
-  name: string;
-  blockHash: string;
-  header: string;
-  merkleBranch: string[];
-  stratum: {
-    prevhash: string;
-    version: string;
-    nbits: string;
-    ntime: string;
-    coinb1: string;
-    coinb2: string;
-    extranonce1: string;
-    extranonce2: string;
-    extranonce2Size: number;
-    nonce: string;
-    versionMask?: string;
-    versionBits?: string;
-  };
-}
-
-const vectors = JSON.parse(readFileSync(new URL('../fixtures/blocks.json', import.meta.url), 'utf8')) as BlockVector[];
 
 function storeWith(job: StratumJob): JobStore {
   const prepared = prepareJob(job);

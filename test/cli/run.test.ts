@@ -5,11 +5,12 @@
  * a counter, bounded in time; the child is killed in teardown if a test leaves it running.
  */
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
-import { existsSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, renameSync } from 'node:fs';
 import net from 'node:net';
 import { basename, join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import t from 'tap';
+import { records } from '../helpers/sim.js';
 import { main } from '../../src/cli/main.js';
 import { CONFIG_OPTIONS } from '../../src/config/index.js';
 import { type SimMiner, type SimMinerOptions, startSimMiner } from '../../src/sim/sim-miner.js';
@@ -139,13 +140,6 @@ async function startProxy(t: Tap, p: SimPool, journal: string, extra: string[] =
     throw new Error(`"listening for miners" without the bound address: ${JSON.stringify(line)}`);
   }
   return { run, port: line.port as number };
-}
-
-function records(file: string): Record<string, unknown>[] {
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 async function audit(...files: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -1,31 +1,10 @@
 /** hashgate in front of the simulated pool, simulated miners over real TCP on 127.0.0.1. */
-import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { PassThrough } from 'node:stream';
 import t from 'tap';
+import { miner, pool, records } from '../helpers/sim.js';
 import { main } from '../../src/cli/main.js';
-import { type SimMiner, type SimMinerOptions, startSimMiner } from '../../src/sim/sim-miner.js';
-import { type SimPool, type SimPoolOptions, startSimPool } from '../../src/sim/sim-pool.js';
-import { startDaemon, type Tap } from './helpers.js';
-
-async function pool(t: Tap, o: SimPoolOptions = {}): Promise<SimPool> {
-  const p = await startSimPool(o);
-  t.teardown(() => p.close());
-  return p;
-}
-
-async function miner(t: Tap, port: number, o: Partial<SimMinerOptions> = {}): Promise<SimMiner> {
-  const m = await startSimMiner({ port, user: 'rig1', ...o });
-  t.teardown(() => m.close());
-  return m;
-}
-
-function records(file: string): Record<string, unknown>[] {
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
+import { startDaemon } from './helpers.js';
 
 async function audit(file: string): Promise<number> {
   const out = new PassThrough();

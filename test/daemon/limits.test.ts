@@ -1,21 +1,8 @@
 /** Per-connection and per-process limits over real TCP on 127.0.0.1: submit rate, floods, caps, timeouts. */
 import t from 'tap';
-import { type SimMiner, type SimMinerOptions, startSimMiner } from '../../src/sim/sim-miner.js';
-import { type SimPool, startSimPool } from '../../src/sim/sim-pool.js';
-import { startDaemon, type Tap } from './helpers.js';
+import { miner, pool } from '../helpers/sim.js';
+import { startDaemon } from './helpers.js';
 import { rawClient, until, within } from './raw.js';
-
-async function pool(t: Tap): Promise<SimPool> {
-  const p = await startSimPool();
-  t.teardown(() => p.close());
-  return p;
-}
-
-async function miner(t: Tap, port: number, o: Partial<SimMinerOptions> = {}): Promise<SimMiner> {
-  const m = await startSimMiner({ port, user: 'rig1', ...o });
-  t.teardown(() => m.close());
-  return m;
-}
 
 const junk = (jobId: string, i: number) => ({ jobId, extranonce2: i.toString(16).padStart(8, '0'), ntime: '00000000', nonce: '00000000' });
 

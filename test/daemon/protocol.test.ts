@@ -1,30 +1,9 @@
 /** Protocol paths over real TCP: extranonce change, set_difficulty mid-job, block candidate, pool timeout, reused ids. */
-import { readFileSync } from 'node:fs';
 import t from 'tap';
+import { miner, pool, records } from '../helpers/sim.js';
 import { hashShare, meetsDifficulty } from '../../src/sim/hash.js';
-import { type SimMiner, type SimMinerOptions, startSimMiner } from '../../src/sim/sim-miner.js';
-import { type SimPool, type SimPoolOptions, startSimPool } from '../../src/sim/sim-pool.js';
-import { startDaemon, type Tap } from './helpers.js';
+import { startDaemon } from './helpers.js';
 import { until } from './raw.js';
-
-async function pool(t: Tap, o: SimPoolOptions = {}): Promise<SimPool> {
-  const p = await startSimPool(o);
-  t.teardown(() => p.close());
-  return p;
-}
-
-async function miner(t: Tap, port: number, o: Partial<SimMinerOptions> = {}): Promise<SimMiner> {
-  const m = await startSimMiner({ port, user: 'rig1', ...o });
-  t.teardown(() => m.close());
-  return m;
-}
-
-function records(file: string): Record<string, unknown>[] {
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
 
 t.test('extranonce change: a subscribed miner gets set_extranonce and keeps working; another is reconnected', async (t) => {
   const p = await pool(t);

@@ -1,6 +1,6 @@
 /** The simulators' independent share check (test/sim/hash.ts) against real mainnet blocks and exact target math. */
-import { readFileSync } from 'node:fs';
 import t from 'tap';
+import { BLOCKS } from '../helpers/vectors.js';
 import {
   coinbase,
   DIFF1,
@@ -14,30 +14,6 @@ import {
   targetFromBits,
   targetFromDifficulty,
 } from '../../src/sim/hash.js';
-
-interface Vector {
-  name: string;
-  blockHash: string;
-  header: string;
-  coinbaseTx: string;
-  coinbaseTxid: string;
-  merkleBranch: string[];
-  stratum: {
-    prevhash: string;
-    version: string;
-    nbits: string;
-    ntime: string;
-    coinb1: string;
-    coinb2: string;
-    extranonce1: string;
-    extranonce2: string;
-    nonce: string;
-    versionMask?: string;
-    versionBits?: string;
-  };
-}
-
-const BLOCKS: Vector[] = JSON.parse(readFileSync(new URL('../fixtures/blocks.json', import.meta.url), 'utf8'));
 
 t.test('real blocks: header built from the Stratum fields hashes to the published block hash', async (t) => {
   const names = BLOCKS.map((b) => b.name);

@@ -1,25 +1,8 @@
 /** Simulated miners against the simulated pool over real TCP on 127.0.0.1: the happy paths and connection lifecycle. */
 import t from 'tap';
+import { miner, pool } from '../helpers/sim.js';
 import { hashShare, meetsDifficulty } from '../../src/sim/hash.js';
-import { type SimMiner, type SimMinerOptions, startSimMiner } from '../../src/sim/sim-miner.js';
-import { type SimPool, type SimPoolOptions, startSimPool } from '../../src/sim/sim-pool.js';
-
-/** The part of a tap Test the helpers need. */
-interface Tap {
-  teardown(fn: () => unknown): void;
-}
-
-async function pool(t: Tap, o: SimPoolOptions = {}): Promise<SimPool> {
-  const p = await startSimPool(o);
-  t.teardown(() => p.close());
-  return p;
-}
-
-async function miner(t: Tap, p: SimPool, o: Partial<SimMinerOptions> = {}): Promise<SimMiner> {
-  const m = await startSimMiner({ port: p.port, user: 'rig1', ...o });
-  t.teardown(() => m.close());
-  return m;
-}
+import { startSimMiner } from '../../src/sim/sim-miner.js';
 
 t.test('a miner straight on the pool gets real shares accepted (no version rolling)', async (t) => {
   const p = await pool(t);

@@ -1,24 +1,8 @@
 /** The simulated pool's verdicts and fault modes, driven by simulated miners over real TCP on 127.0.0.1. */
 import t from 'tap';
-import { type SimMiner, type SimMinerOptions, startSimMiner } from '../../src/sim/sim-miner.js';
-import { type SimPool, type SimPoolOptions, startSimPool } from '../../src/sim/sim-pool.js';
-
-/** The part of a tap Test the helpers need. */
-interface Tap {
-  teardown(fn: () => unknown): void;
-}
-
-async function pool(t: Tap, o: SimPoolOptions = {}): Promise<SimPool> {
-  const p = await startSimPool(o);
-  t.teardown(() => p.close());
-  return p;
-}
-
-async function miner(t: Tap, p: SimPool, o: Partial<SimMinerOptions> = {}): Promise<SimMiner> {
-  const m = await startSimMiner({ port: p.port, user: 'rig1', ...o });
-  t.teardown(() => m.close());
-  return m;
-}
+import { miner, pool, type Tap } from '../helpers/sim.js';
+import { type SimMinerOptions, startSimMiner } from '../../src/sim/sim-miner.js';
+import { type SimPool } from '../../src/sim/sim-pool.js';
 
 /** A miner that found and got one share accepted, then stopped hashing. */
 async function oneShare(t: Tap, p: SimPool, o: Partial<SimMinerOptions> = {}) {
