@@ -84,6 +84,13 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
   opt('journal.rotateBytes', 'journal-rotate-bytes', 'int', 'Start a new journal file past this size (0 = never)'),
   opt('log.level', 'log-level', 'string', 'fatal, error, warn, info, debug, trace or silent'),
   opt('log.pretty', 'log-pretty', 'boolean', 'Human-readable logs (terminals; not for journald)'),
+  opt('admin.listen', 'admin-listen', 'string', 'Admin HTTP endpoint (/metrics, /healthz, /status), host:port'),
+  opt('admin.tokenFile', 'admin-token-file', 'string', 'File holding the admin bearer token (needed off loopback)'),
+  opt('throttle.enabled', 'throttle', 'boolean', 'Curtail rigs when the inference queue needs the power'),
+  opt('throttle.shadow', 'throttle-shadow', 'boolean', 'Run the throttle loop but only log its decisions'),
+  opt('throttle.siteBudgetWatts', 'site-budget-watts', 'number', 'The site power contract, in watts'),
+  opt('throttle.redis.url', 'redis-url', 'string', 'Redis with the queue depth (redis://[user:password@]host:port[/db])'),
+  opt('throttle.redis.onStale', 'on-stale', 'string', 'When Redis data is stale: hold, shed or release'),
 ]);
 
 /** Names the config file when no file is given explicitly. */

@@ -7,6 +7,8 @@
 
 import * as z from 'zod';
 import { LOG_LEVELS } from '../util/log.js';
+import { DefaultRigSchema, DEFAULT_RIG, RigEntrySchema, THROTTLE_DEFAULTS, ThrottleSchema } from './throttle-schema.js';
+import { bool, int, num, objectError, parsed, section } from './zod-helpers.js';
 
 /** Recursively freezes a value in place and returns it. */
 export function deepFreeze<T>(value: T): T {
@@ -58,6 +60,15 @@ export const CONFIG_DEFAULTS = deepFreeze({
   shutdown: { deadlineMs: 10 * SECOND },
   journal: { path: null as string | null, rotateBytes: 256 * MIB },
   log: { level: 'info' as (typeof LOG_LEVELS)[number], pretty: false },
+  admin: {
+    listen: '127.0.0.1:9464' as string | null,
+    token: null as string | null,
+    tokenFile: null as string | null,
+    perRigMetrics: false,
+  },
+  throttle: THROTTLE_DEFAULTS,
+  defaultRig: { ...DEFAULT_RIG, driver: { type: 'stratum' as const } },
+  rigs: [] as unknown[],
 });
 
 // ---------------------------------------------------------------------------
@@ -127,6 +138,11 @@ export function parseHostPort(text: string, options: { readonly allowPortZero?: 
   return { ok: true, value: { host, port } };
 }
 
+/** 127.0.0.0/8, ::1 and "localhost": addresses only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || /^::ffff:127\./i.test(host);
+}
+
 /** Formats a HostPort back to "host:port" / "[v6]:port". */
 export function formatHostPort(a: HostPort): string {
   return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
@@ -191,29 +207,6 @@ export function parsePoolUrl(text: string): ParseResult<PoolEndpoint> {
 // ---------------------------------------------------------------------------
 // Schema
 
-// One refinement per number (not z.int(), whose failure aborts the parse and would hide the cross-field
-// checks below): every problem is reported, once, with the option's range.
-function int(min: number, max: number, unit = '') {
-  const msg = `must be an integer from ${min} to ${max}${unit}`;
-  return z.number({ error: msg }).refine((n) => Number.isInteger(n) && n >= min && n <= max, msg);
-}
-
-function num(min: number, max: number) {
-  const msg = `must be a number from ${min} to ${max}`;
-  return z.number({ error: msg }).refine((n) => n >= min && n <= max, msg);
-}
-
-const bool = () => z.boolean({ error: 'must be true or false' });
-
-function parsed<T>(parse: (s: string) => ParseResult<T>, what: string) {
-  return z.string({ error: `must be a string: ${what}` }).transform((s, ctx): T => {
-    const r = parse(s);
-    if (r.ok) return r.value;
-    ctx.addIssue({ code: 'custom', message: r.message });
-    return z.NEVER;
-  });
-}
-
 const D = CONFIG_DEFAULTS;
 
 const PoolSchema = z.preprocess(
@@ -242,11 +235,6 @@ const PoolSchema = z.preprocess(
       return { ...r.value, user: o.user ?? r.value.user, password: o.password ?? r.value.password };
     }),
 );
-
-/** Object type errors get a plain message; unknown keys keep their issue (load.ts words those). */
-const objectError = { error: (iss: { code?: string }) => (iss.code === 'invalid_type' ? 'must be an object' : undefined) };
-
-const section = <S extends z.core.$ZodLooseShape>(shape: S) => z.strictObject(shape, objectError).prefault({} as z.input<z.ZodObject<S>>);
 
 export const ConfigSchema = z
   .strictObject(
@@ -303,6 +291,19 @@ export const ConfigSchema = z
         level: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).prefault(D.log.level),
         pretty: bool().prefault(D.log.pretty),
       }),
+      admin: section({
+        /** host:port of the admin HTTP endpoint (/metrics, /healthz, /status); null = off. */
+        listen: parsed((s) => parseHostPort(s, { allowPortZero: true }), 'host:port')
+          .nullable()
+          .prefault(D.admin.listen),
+        token: z.string({ error: 'must be a string or null' }).min(16, 'must be at least 16 characters').nullable().prefault(D.admin.token),
+        tokenFile: z.string({ error: 'must be a file path or null' }).min(1, 'must not be empty').nullable().prefault(D.admin.tokenFile),
+        /** Per-rig metric series: opt-in (large fleets use groups). */
+        perRigMetrics: bool().prefault(D.admin.perRigMetrics),
+      }),
+      throttle: ThrottleSchema,
+      defaultRig: DefaultRigSchema,
+      rigs: z.array(RigEntrySchema, { error: 'must be a list of rig entries' }).prefault([]),
     },
     objectError,
   )
@@ -329,6 +330,25 @@ export const ConfigSchema = z
         const first = seen.get(key);
         if (first === undefined) seen.set(key, i);
         else problem(['listen', i], `${key} is already listen[${first}]`);
+      });
+      const admin = c.admin as { listen?: unknown; token?: unknown; tokenFile?: unknown } | undefined;
+      const al = admin?.listen as HostPort | null | undefined;
+      if (admin?.token != null && admin.tokenFile != null) problem(['admin', 'tokenFile'], 'give "token" or "tokenFile", not both');
+      if (al != null && typeof al === 'object' && !isLoopback(al.host) && admin?.token == null && admin?.tokenFile == null)
+        problem(
+          ['admin', 'listen'],
+          `${formatHostPort(al)} is not a loopback address: set admin.token or admin.tokenFile (bearer token), or listen on 127.0.0.1`,
+        );
+      const th = c.throttle as { enabled?: unknown; siteBudgetWatts?: unknown } | undefined;
+      if (th?.enabled === true && !(n(th.siteBudgetWatts) !== undefined && (th.siteBudgetWatts as number) > 0))
+        problem(['throttle', 'siteBudgetWatts'], 'must be above 0 when throttle.enabled is true (the site power contract, in watts)');
+      const names = new Map<string, number>();
+      (Array.isArray(c.rigs) ? (c.rigs as unknown[]) : []).forEach((r, i) => {
+        const name = (r as { name?: unknown } | null)?.name;
+        if (typeof name !== 'string') return;
+        const first = names.get(name);
+        if (first === undefined) names.set(name, i);
+        else problem(['rigs', i, 'name'], `"${name}" is already rigs[${first}].name`);
       });
       if ((c.worker as { mode?: unknown } | undefined)?.mode === 'account' && Array.isArray(c.pools)) {
         (c.pools as unknown[]).forEach((p, i) => {
