@@ -1,0 +1,196 @@
+/**
+ * A simulated ESP-Miner (AxeOS, Bitaxe family) HTTP API on 127.0.0.1, for
+ * tests and demos. Written from the public API description, independent of src/:
+ *   https://github.com/bitaxeorg/ESP-Miner/blob/master/main/http_server/openapi.yaml
+ *   https://github.com/bitaxeorg/ESP-Miner/pull/1608 (pause/resume, firmware 2.14)
+ *
+ * Routes:
+ * - GET  /api/system/info    → 200 JSON (a realistic subset of SystemInfo: hashRate in GH/s, power in W, …)
+ * - POST /api/system/pause   → 200 {"message": …}; the ASIC stops, power falls to idleWatts
+ * - POST /api/system/resume  → 200 {"message": …}; back to full power
+ * - any other /api/… route   → 404 {"error": "unknown route"} (what the firmware answers)
+ * With `pauseEndpoints: false` the sim is pre-2.14 firmware: pause/resume are unknown routes.
+ * No authentication (AxeOS has none; it only refuses clients outside private networks).
+ */
+import http from 'node:http';
+import type net from 'node:net';
+
+export type EspMinerRoute = 'info' | 'pause' | 'resume';
+
+export interface EspMinerSimState {
+  readonly paused: boolean;
+  /** GH/s now (0 while paused). */
+  readonly hashRate: number;
+  /** Watts now: activeWatts, or idleWatts while paused. */
+  readonly power: number;
+}
+
+export interface EspMinerSimRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly at: number;
+}
+
+/** Switches tests flip at any time. A route list matches by route; `true` matches every route. */
+export interface EspMinerSimFailures {
+  /** Answer these routes with this HTTP status (and a JSON error) instead of doing anything. */
+  status: Partial<Record<EspMinerRoute, number>>;
+  /** Read the request, never answer. */
+  hang: boolean | readonly EspMinerRoute[];
+  /** Read the request, reset the connection. */
+  drop: boolean | readonly EspMinerRoute[];
+}
+
+export interface EspMinerSimOptions {
+  /** Hash rate while mining, GH/s (default 1200, a Bitaxe Gamma). */
+  readonly hashRate?: number;
+  /** Watts while mining (default 17). */
+  readonly activeWatts?: number;
+  /** Watts while paused: ESP32, regulator standby, fan (default 3). */
+  readonly idleWatts?: number;
+  readonly paused?: boolean;
+  /** false = firmware before 2.14: no pause/resume routes (default true). */
+  readonly pauseEndpoints?: boolean;
+  readonly version?: string;
+  readonly now?: () => number;
+  readonly onChange?: (state: EspMinerSimState) => void;
+}
+
+export interface EspMinerSim {
+  readonly host: string;
+  readonly port: number;
+  readonly state: EspMinerSimState;
+  readonly requests: readonly EspMinerSimRequest[];
+  readonly failures: EspMinerSimFailures;
+  /** Calls fn with the new state after every pause/resume that changed it; returns an unsubscribe function. */
+  onChange(fn: (state: EspMinerSimState) => void): () => void;
+  close(): Promise<void>;
+}
+
+function matches(list: boolean | readonly EspMinerRoute[], route: EspMinerRoute): boolean {
+  return list === true || (Array.isArray(list) && list.includes(route));
+}
+
+export async function startEspMinerSim(options: EspMinerSimOptions = {}): Promise<EspMinerSim> {
+  const now = options.now ?? Date.now;
+  const hashRate = options.hashRate ?? 1200;
+  const activeWatts = options.activeWatts ?? 17;
+  const idleWatts = options.idleWatts ?? 3;
+  const pauseEndpoints = options.pauseEndpoints ?? true;
+  const version = options.version ?? (pauseEndpoints ? 'v2.14.0' : 'v2.13.0');
+  let paused = options.paused ?? false;
+  const started = now();
+  let accepted = 0;
+  const requests: EspMinerSimRequest[] = [];
+  const failures: EspMinerSimFailures = { status: {}, hang: false, drop: false };
+  const listeners = new Set<(s: EspMinerSimState) => void>();
+  if (options.onChange) listeners.add(options.onChange);
+  const sockets = new Set<net.Socket>();
+
+  function state(): EspMinerSimState {
+    return { paused, hashRate: paused ? 0 : hashRate, power: paused ? idleWatts : activeWatts };
+  }
+
+  function setPaused(p: boolean): void {
+    if (p === paused) return;
+    paused = p;
+    const s = state();
+    for (const fn of listeners) fn(s);
+  }
+
+  function info(): Record<string, unknown> {
+    const s = state();
+    if (!paused) accepted += 1;
+    return {
+      ASICModel: 'BM1370',
+      hashRate: s.hashRate,
+      expectedHashrate: hashRate,
+      power: s.power,
+      voltage: 5.1,
+      current: (s.power / 5.1) * 1000,
+      temp: paused ? 32 : 58,
+      vrTemp: paused ? 35 : 52,
+      fanspeed: paused ? 20 : 65,
+      fanrpm: paused ? 1500 : 4200,
+      frequency: 525,
+      coreVoltage: 1150,
+      sharesAccepted: accepted,
+      sharesRejected: 0,
+      uptimeSeconds: Math.floor((now() - started) / 1000),
+      hostname: 'bitaxe-sim',
+      version,
+      axeOSVersion: version,
+      stratumURL: '127.0.0.1',
+      stratumPort: 3333,
+    };
+  }
+
+  function send(res: http.ServerResponse, status: number, body: unknown): void {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), connection: 'close' });
+    res.end(text);
+  }
+
+  function routeOf(method: string, path: string): EspMinerRoute | null {
+    if (method === 'GET' && path === '/api/system/info') return 'info';
+    if (pauseEndpoints && method === 'POST' && path === '/api/system/pause') return 'pause';
+    if (pauseEndpoints && method === 'POST' && path === '/api/system/resume') return 'resume';
+    return null;
+  }
+
+  const server = http.createServer((req, res) => {
+    const method = req.method ?? 'GET';
+    const path = (req.url ?? '/').split('?')[0]!;
+    requests.push({ method, path, at: now() });
+    req.resume(); // drain any body
+    req.on('end', () => {
+      const route = routeOf(method, path);
+      if (route === null) return send(res, 404, { error: 'unknown route' });
+      if (matches(failures.hang, route)) return;
+      if (matches(failures.drop, route)) {
+        req.socket.resetAndDestroy();
+        return;
+      }
+      const forced = failures.status[route];
+      if (forced !== undefined) return send(res, forced, { error: `simulated failure ${forced}` });
+      switch (route) {
+        case 'info':
+          return send(res, 200, info());
+        case 'pause':
+          setPaused(true);
+          return send(res, 200, { message: 'Mining paused' });
+        case 'resume':
+          setPaused(false);
+          return send(res, 200, { message: 'Mining resumed' });
+      }
+    });
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as net.AddressInfo).port;
+
+  return {
+    host: '127.0.0.1',
+    port,
+    get state() {
+      return state();
+    },
+    requests,
+    failures,
+    onChange(fn) {
+      listeners.add(fn);
+      return () => listeners.delete(fn);
+    },
+    close() {
+      for (const s of sockets) s.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
