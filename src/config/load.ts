@@ -290,7 +290,11 @@ export function buildConfig(layers: ConfigLayers): Config {
 /** "Unexpected token } in JSON at position 42" -> line and column (1-based) of offset 42. */
 function jsonErrorMessage(text: string, e: Error): string {
   const m = /at position (\d+)/.exec(e.message);
-  const reason = e.message.replace(/\s*in JSON at position \d+.*$/s, '').replace(/\s*\(line \d+ column \d+\)$/, '');
+  // V8 may quote the file around the error ('Unexpected token 'h', ..."password":hunter2}"... is not valid JSON'): drop the quote, it can hold a secret.
+  const reason = e.message
+    .replace(/\s*in JSON at position \d+.*$/s, '')
+    .replace(/\s*\(line \d+ column \d+\)$/, '')
+    .replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, '');
   if (m === null) return `is not valid JSON: ${reason}`;
   const before = text.slice(0, Number(m[1]));
   const line = before.split('\n').length;
