@@ -2,12 +2,14 @@
  * `npm run bench`: the speed targets, each printed beside a baseline
  * measured in the same run.
  *
- *   node dist/bench/index.js [--quick] [--json] [--no-proxy | --proxy-only]
+ *   node dist/bench/index.js [--quick] [--json] [--no-proxy | --proxy-only] [--no-throttle | --throttle-only]
  *
  * --quick       short budgets (a smoke run; numbers are noisy)
  * --json        one JSON document on stdout instead of the table
  * --no-proxy    skip the proxy bench (daemon + sim pool in child processes, about a minute)
  * --proxy-only  run only the proxy bench (--proxy, the default, runs it with the others)
+ * --no-throttle skip the throttle reaction bench (private redis-server, about 30 s)
+ * --throttle-only  run only the throttle reaction bench
  *
  * Exit code 0 whatever the PASS/FAIL column says (speed is information,
  * not a build gate); 1 when a variant disagrees with validateShare, since
@@ -19,6 +21,7 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { BenchRow } from './harness.js';
 import { benchProxy } from './proxy.js';
+import { benchThrottle } from './throttle.js';
 import { BenchDisagreementError, type BenchOptions, benchValidate } from './validate.js';
 
 interface Machine {
@@ -119,8 +122,10 @@ async function loadAuditBench(): Promise<AuditBench | undefined> {
 async function main(argv: readonly string[]): Promise<number> {
   const options: BenchOptions = { quick: argv.includes('--quick') };
   const json = argv.includes('--json');
+  const throttleOnly = argv.includes('--throttle-only');
   const proxyOnly = argv.includes('--proxy-only');
-  const proxy = proxyOnly || !argv.includes('--no-proxy');
+  const proxy = !throttleOnly && (proxyOnly || !argv.includes('--no-proxy'));
+  const throttle = throttleOnly || (!proxyOnly && !argv.includes('--no-throttle'));
   const m = machine();
   const say = (s: string) => {
     // With --json, progress goes to stderr so stdout stays one JSON document.
@@ -132,13 +137,14 @@ async function main(argv: readonly string[]): Promise<number> {
 
   const rows: BenchRow[] = [];
   try {
-    if (!proxyOnly) {
+    if (!proxyOnly && !throttleOnly) {
       rows.push(...benchValidate(options));
       const audit = await loadAuditBench();
       if (audit === undefined) say('audit bench not available (src/bench/audit.ts not built)\n');
       else rows.push(...(await audit(options)));
     }
     if (proxy) rows.push(...(await benchProxy({ ...options, say })));
+    if (throttle) rows.push(...(await benchThrottle({ ...options, say })));
   } catch (err) {
     if (err instanceof BenchDisagreementError) {
       process.stderr.write(`bench aborted: implementations disagree, numbers would be meaningless\n${err.message}\n`);
