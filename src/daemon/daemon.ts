@@ -6,18 +6,21 @@
  */
 
 import net from 'node:net';
-import type { Config } from '../config/index.js';
+import { type Config, formatHostPort } from '../config/index.js';
 import { JournalWriter } from '../journal/writer.js';
 import { encodeErrorResponse } from '../protocol/json-rpc.js';
 import { LineFramer } from '../protocol/line-framer.js';
 import { encodeReconnect } from '../protocol/pool.js';
 import { createSession, type MinerSession } from '../session/session.js';
-import { createPoolUpstream } from '../upstream/pool-upstream.js';
+import { createPoolUpstream, type PoolUpstream } from '../upstream/pool-upstream.js';
+import { HashgateError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { StratumErrorCode } from '../work/reasons.js';
 
 /** Unusable lines a connection may send before it is dropped. */
 const MAX_INVALID_LINES = 100;
+/** The reason a session gives when the daemon disconnects its miner for pool loss (logged once, at warn, by #poolLost). */
+const POOL_LOST_REASON = 'no pool reachable';
 
 export interface DaemonCounters {
   connections: number;
@@ -45,7 +48,16 @@ export interface DaemonCounters {
 interface Conn {
   readonly socket: net.Socket;
   readonly session: MinerSession;
+  readonly upstream: PoolUpstream;
   readonly ip: string;
+}
+
+/** What a reload did to the live sessions. */
+export interface ReloadResult {
+  /** Sessions whose pool is still configured: untouched (new failover order for later failovers). */
+  readonly kept: number;
+  /** Sessions whose pool was removed: failing over to the new pool list. */
+  readonly moved: number;
 }
 
 export class Daemon {
@@ -94,25 +106,41 @@ export class Daemon {
     });
   }
 
+  /**
+   * Opens the journal and every listener. If a listener cannot bind, the ones already open and the
+   * journal are closed again and the promise rejects with an HG_ERR_LISTEN HashgateError naming the
+   * address; the daemon is then spent (stop() is a no-op).
+   */
   async start(): Promise<void> {
     const c = this.#config;
     if (c.journal.path !== null) {
       this.#journal = new JournalWriter({
         path: c.journal.path,
         ntimeWindowSeconds: c.shares.ntimeWindowSeconds,
+        rotateBytes: c.journal.rotateBytes,
         onError: (e) => this.#log.error({ code: 'HG_ERR_JOURNAL_OPEN', err: e.message }, 'journal write failed'),
+        onRotate: (rotated) => this.#log.info({ rotated, path: c.journal.path }, 'journal rotated'),
       });
     }
     for (const addr of c.listen) {
       const server = net.createServer({ noDelay: true }, (s) => this.#accept(s));
-      server.on('error', (e) => this.#log.error({ err: e.message }, 'listener error'));
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(addr.port, addr.host, () => {
-          server.off('error', reject);
-          resolve();
+      try {
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(addr.port, addr.host, () => {
+            server.off('error', reject);
+            resolve();
+          });
         });
-      });
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        const where = formatHostPort(addr);
+        this.#stopping = true;
+        await Promise.all(this.#servers.splice(0).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+        await this.#journal?.close();
+        throw new HashgateError('HG_ERR_LISTEN', `cannot listen on ${where}: ${err.code ?? err.message}`, { cause: e });
+      }
+      server.on('error', (e) => this.#log.error({ err: e.message }, 'listener error'));
       this.#servers.push(server);
       const a = server.address() as net.AddressInfo;
       this.#log.info({ host: a.address, port: a.port }, 'listening for miners');
@@ -183,7 +211,9 @@ export class Daemon {
         if (!socket.destroyed && !socket.write(line)) upstream.pause();
       },
       close: (reason) => {
-        log.info({ reason }, 'closing miner connection');
+        // On pool loss every miner goes at once: #poolLost logs that once at warn with the count.
+        if (reason === POOL_LOST_REASON) log.debug({ reason }, 'closing miner connection');
+        else log.info({ reason }, 'closing miner connection');
         socket.end();
         setTimeout(() => socket.destroy(), 1000).unref();
       },
@@ -197,7 +227,7 @@ export class Daemon {
       onFlood: () => this.counters.floodDisconnects++,
       onPoolLost: () => this.#poolLost(),
     });
-    const conn: Conn = { socket, session, ip };
+    const conn: Conn = { socket, session, upstream, ip };
     this.#conns.add(conn);
     socket.on('drain', () => upstream.resume());
     const framer = new LineFramer({ maxLineBytes: c.limits.maxLineBytes });
@@ -301,11 +331,32 @@ export class Daemon {
     return [...this.#conns].map((c) => c.session);
   }
 
-  /** SIGHUP: reopen the journal (logrotate); adopt new pools and limits for new connections. */
-  async reload(config?: Config): Promise<void> {
-    if (config !== undefined) this.#config = config;
+  /**
+   * SIGHUP: reopen the journal (logrotate) and, given a config, adopt it. Limits, failover timing,
+   * worker mode and share options apply to new connections. Pools apply to live sessions too: a
+   * session on a pool that is still listed is untouched (its next failover follows the new order);
+   * one on a removed pool fails over to the new list (fresh work with clean_jobs; set_extranonce, or
+   * client.reconnect for a miner that cannot take it). journal.rotateBytes applies at once;
+   * listen, journal.path and log.* need a restart.
+   */
+  async reload(config?: Config): Promise<ReloadResult> {
+    let kept = 0;
+    let moved = 0;
+    if (config !== undefined) {
+      this.#config = config;
+      for (const c of this.#conns) {
+        if (c.session.status === 'closed') continue;
+        if (c.upstream.setPools(config.pools) === 'moved') moved++;
+        else kept++;
+      }
+      this.#journal?.setRotateBytes(config.journal.rotateBytes);
+    }
     await this.#journal?.reopen();
-    this.#log.info('reloaded: journal reopened');
+    this.#log.info(
+      { sessions: kept + moved, kept, moved, pools: this.#config.pools.map((p) => p.url), configReloaded: config !== undefined },
+      'reloaded: journal reopened',
+    );
+    return { kept, moved };
   }
 
   /** SIGTERM: stop accepting, tell miners to reconnect, flush the journal; force-close after the deadline. */

@@ -18,14 +18,20 @@
  * header, forgets the job keys, re-emits every open session's latest `sess`
  * record, and, before a session's next record, replays the jobs its store
  * holds (`ntf` with `rp`, plus the stale ids) so each file can be audited
- * alone.
+ * alone. With `rotateBytes`, the writer does the same by itself once the
+ * file reaches that size: at the next record boundary (never inside a
+ * record, nor between a `job` and the `ntf` that names it) the file is
+ * renamed to `<path>.<UTC timestamp>` and a new one is started at `path`.
+ * Files are opened synchronously (openSync, then a stream on the fd), so
+ * the rename always moves the file the old stream writes to, and records
+ * it still has buffered land there.
  *
  * Failure. Write errors never reach the caller: they are counted, passed to
  * `onError`, and later records are dropped (and counted) until `reopen()`.
  * The buffer is bounded: past `maxBufferedBytes` records are dropped.
  */
 
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, fstatSync, openSync, renameSync, type WriteStream } from 'node:fs';
 import { formatU32BE } from '../util/hex.js';
 import { VERSION } from '../version.js';
 import type { StratumJob } from '../work/job.js';
@@ -61,6 +67,13 @@ export interface JournalWriterOptions {
   readonly maxPendingMs?: number;
   /** Queued records per session above which the oldest pending share is settled as "unknown". */
   readonly maxQueuedPerSession?: number;
+  /**
+   * Start a new file once the current one holds this many bytes (0 = never, the default). The
+   * daemon's config requires at least 1 MiB; the writer accepts any size (tests use a few KiB).
+   */
+  readonly rotateBytes?: number;
+  /** Called after each size rotation with the name the full file was renamed to. */
+  readonly onRotate?: (rotatedPath: string) => void;
   /** Called for every write error, drop episode and late verdict; never throws into the caller. */
   readonly onError?: (error: Error) => void;
 }
@@ -109,7 +122,10 @@ export interface JournalWriterStats {
   readonly pendingShares: number;
   readonly forcedVerdicts: number;
   readonly lateVerdicts: number;
+  /** Files opened (the first, each reopen and each rotation). */
   readonly files: number;
+  /** Size rotations done. */
+  readonly rotations: number;
 }
 
 const DEFAULTS = Object.freeze({
@@ -119,6 +135,7 @@ const DEFAULTS = Object.freeze({
   flushIntervalMs: 100,
   maxPendingMs: 60_000,
   maxQueuedPerSession: 10_000,
+  rotateBytes: 0,
 });
 
 interface WJob {
@@ -171,10 +188,19 @@ function localVerdict(v: ShareVerdict): LocalVerdict {
 export class JournalWriter {
   readonly #opt: Settings;
   readonly #onError: ((e: Error) => void) | undefined;
+  readonly #onRotate: ((rotatedPath: string) => void) | undefined;
   readonly #limits: JobStoreLimits;
   readonly #ntimeWindow: number;
   #path: string;
-  #stream!: WriteStream;
+  /** Null when the file could not be opened (records are dropped until reopen()). */
+  #stream: WriteStream | null = null;
+  /** Bytes in the current file: what it held when opened plus every line handed to it since. */
+  #fileBytes = 0;
+  #rotateBytes: number;
+  /** Size at which the next rotation is due (pushed back by rotateBytes when a rename fails). */
+  #rotateAt = 0;
+  /** Old files still draining after a reopen or rotation; flush() and close() wait for them. */
+  readonly #draining = new Set<Promise<void>>();
   #broken = false;
   #closed = false;
   #gen = 0;
@@ -189,14 +215,26 @@ export class JournalWriter {
   #timer: NodeJS.Timeout | undefined;
   readonly #sweeper: NodeJS.Timeout;
   #dropping = false;
-  #stats = { records: 0, bytes: 0, jobsWritten: 0, writeErrors: 0, dropped: 0, forcedVerdicts: 0, lateVerdicts: 0, files: 0 };
+  #stats = {
+    records: 0,
+    bytes: 0,
+    jobsWritten: 0,
+    writeErrors: 0,
+    dropped: 0,
+    forcedVerdicts: 0,
+    lateVerdicts: 0,
+    files: 0,
+    rotations: 0,
+  };
 
   constructor(options: JournalWriterOptions) {
     this.#opt = { ...DEFAULTS, now: Date.now, ...stripUndefined(options) } as Settings;
     this.#onError = options.onError;
+    this.#onRotate = options.onRotate;
     this.#limits = Object.freeze({ ...DEFAULT_JOB_STORE_LIMITS, ...stripUndefined(options.limits ?? {}) });
     this.#ntimeWindow = options.ntimeWindowSeconds ?? DEFAULT_NTIME_WINDOW_SECONDS;
     this.#path = options.path;
+    this.#rotateBytes = Math.max(0, this.#opt.rotateBytes);
     this.#open();
     this.#sweeper = setInterval(() => this.sweep(), Math.max(1000, Math.floor(this.#opt.maxPendingMs / 4)));
     this.#sweeper.unref();
@@ -297,25 +335,22 @@ export class JournalWriter {
     return n;
   }
 
-  /** Hands every buffered record to the stream and resolves when the stream has written them. */
-  flush(): Promise<void> {
+  /** Hands every buffered record to the stream and resolves when the stream (and any rotated file still draining) has written them. */
+  async flush(): Promise<void> {
     this.#writeBatch();
-    return this.#lastWrite;
+    await Promise.all([this.#lastWrite, ...this.#draining]);
+  }
+
+  /** Size rotation threshold from now on (a reload); 0 = never. */
+  setRotateBytes(bytes: number): void {
+    this.#rotateBytes = Math.max(0, bytes);
+    this.#rotateAt = this.#rotateBytes;
   }
 
   /** Starts a new file (at `path`, default the current one): header, job keys reset, open sessions re-emitted. */
   async reopen(path: string = this.#path): Promise<void> {
     if (this.#closed) return;
-    this.#writeBatch();
-    // Swap streams synchronously: records written while the old one drains go to the new file.
-    const old = this.#stream;
-    this.#path = path;
-    this.#gen++;
-    this.#open();
-    for (const s of this.#sessions.values()) {
-      if (s.rec !== null) this.#line({ ...s.rec, ts: this.#opt.now() });
-    }
-    await endStream(old);
+    await this.#swap(path);
   }
 
   /** Writes every pending share with pv "unknown", flushes and closes the file. */
@@ -326,10 +361,51 @@ export class JournalWriter {
     this.#closed = true;
     clearInterval(this.#sweeper);
     if (this.#timer !== undefined) clearTimeout(this.#timer);
-    await endStream(this.#stream);
+    await Promise.all([endStream(this.#stream), ...this.#draining]);
   }
 
   // --- internals -----------------------------------------------------------
+
+  /**
+   * Swaps to a new file at `path` synchronously (records written while the old one drains go to the
+   * new file), re-emits the open sessions, and resolves once the old file is closed.
+   */
+  #swap(path: string): Promise<void> {
+    this.#writeBatch();
+    const old = this.#stream;
+    this.#path = path;
+    this.#gen++;
+    this.#open();
+    for (const s of this.#sessions.values()) {
+      if (s.rec !== null) this.#line({ ...s.rec, ts: this.#opt.now() });
+    }
+    const ended = endStream(old);
+    this.#draining.add(ended);
+    void ended.then(() => this.#draining.delete(ended));
+    return ended;
+  }
+
+  /**
+   * Called after each complete unit of records (never between a `job` and its `ntf`): once the file
+   * has reached rotateBytes, renames it to `<path>.<UTC timestamp>` and continues in a new file.
+   */
+  #maybeRotate(): void {
+    if (this.#rotateBytes <= 0 || this.#fileBytes < this.#rotateAt || this.#closed || this.#broken || this.#stream === null) return;
+    const full = this.#path;
+    let rotated: string;
+    try {
+      rotated = rotatedName(full, this.#opt.now());
+      renameSync(full, rotated);
+    } catch (e) {
+      // Keep writing to the current file; try again after another rotateBytes.
+      this.#rotateAt = this.#fileBytes + this.#rotateBytes;
+      this.#onError?.(new Error(`journal: cannot rotate ${full}: ${(e as Error).message}`));
+      return;
+    }
+    this.#stats.rotations++;
+    void this.#swap(full);
+    this.#onRotate?.(rotated);
+  }
 
   #open(): void {
     this.#broken = false;
@@ -337,7 +413,21 @@ export class JournalWriter {
     for (const w of this.#dedupe.values()) w.inMap = false;
     this.#dedupe.clear();
     this.#stats.files++;
-    const stream = createWriteStream(this.#path, { flags: 'a' });
+    this.#rotateAt = this.#rotateBytes;
+    let fd: number;
+    try {
+      fd = openSync(this.#path, 'a');
+      this.#fileBytes = fstatSync(fd).size;
+    } catch (e) {
+      // Records are dropped (and counted) until reopen().
+      this.#stats.writeErrors++;
+      this.#broken = true;
+      this.#stream = null;
+      this.#fileBytes = 0;
+      this.#onError?.(e as Error);
+      return;
+    }
+    const stream = createWriteStream('', { fd });
     stream.on('error', (e) => {
       this.#stats.writeErrors++;
       if (stream === this.#stream) this.#broken = true;
@@ -389,22 +479,24 @@ export class JournalWriter {
     this.#settle(item, 'unknown');
   }
 
+  /** Writes one queue item with whatever it needs before it in this file; the file may rotate after it. */
   #emit(s: WSession, item: QueueItem): void {
     switch (item.kind) {
       case 'share':
         this.#emitShare(s, item);
-        return;
+        break;
       case 'ntf':
         this.#emitNotify(s, item.job, item.clean, item.ts);
-        return;
+        break;
       case 'sess':
         this.#emitSession(s, item.rec);
-        return;
+        break;
       case 'end':
         this.#line({ t: 'end', ts: item.ts, sid: s.sid, ...(item.why !== undefined ? { why: item.why } : {}) });
         if (this.#sessions.get(s.sid) === s) this.#sessions.delete(s.sid);
-        return;
+        break;
     }
+    this.#maybeRotate();
   }
 
   #emitSession(s: WSession, rec: SessionRecord): void {
@@ -508,8 +600,10 @@ export class JournalWriter {
       return;
     }
     const line = `${encodeRecord(record)}\n`;
+    const bytes = Buffer.byteLength(line);
     this.#stats.records++;
-    this.#stats.bytes += line.length;
+    this.#stats.bytes += bytes;
+    this.#fileBytes += bytes;
     this.#batch.push(line);
     this.#batchBytes += line.length;
     if (this.#batchBytes >= this.#opt.batchBytes) this.#writeBatch();
@@ -528,7 +622,7 @@ export class JournalWriter {
     this.#batch = [];
     this.#batchBytes = 0;
     const stream = this.#stream;
-    if (this.#broken || stream.destroyed) {
+    if (this.#broken || stream === null || stream.destroyed) {
       this.#stats.dropped += lines.length;
       return;
     }
@@ -563,12 +657,21 @@ function mirrorAdd(s: WSession, job: WJob, clean: boolean, limits: JobStoreLimit
   while (s.live.size > limits.maxJobs) s.live.delete(s.live.keys().next().value as string);
 }
 
-function endStream(stream: WriteStream): Promise<void> {
+function endStream(stream: WriteStream | null): Promise<void> {
   return new Promise((resolve) => {
-    if (stream.destroyed || stream.writableFinished) return resolve();
+    if (stream === null || stream.destroyed || stream.writableFinished) return resolve();
     stream.once('close', () => resolve());
     stream.end();
   });
+}
+
+/** `<path>.<YYYYMMDDTHHMMSS.mmmZ>` (UTC; sorts in time order), with `-1`, `-2`… if that name exists. */
+export function rotatedName(path: string, now: number): string {
+  const stamp = new Date(now).toISOString().replace(/[-:]/g, '');
+  const base = `${path}.${stamp}`;
+  let name = base;
+  for (let n = 1; existsSync(name); n++) name = `${base}-${n}`;
+  return name;
 }
 
 function sameSession(a: SessionRecord, b: SessionRecord): boolean {

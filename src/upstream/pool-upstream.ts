@@ -18,6 +18,14 @@
  *   on as events for logging. client.reconnect reconnects to the same pool
  *   list entry after the requested wait (capped); a redirect to another
  *   host is not followed (an operator decides where rigs' work goes).
+ * - Reload (`setPools`, SIGHUP): a session whose pool is still listed stays
+ *   on it and adopts the new order for later failovers; one whose pool was
+ *   removed sends nothing new to it, lets the requests already there get
+ *   their answers (up to requestTimeoutMs), then fails over to the head of
+ *   the new list through the same path as any failover (after a random
+ *   delay of up to backoffBaseMs, so a whole fleet does not reconnect at
+ *   once). Requests made meanwhile wait for the new pool, as in any
+ *   failover gap.
  */
 
 import net from 'node:net';
@@ -76,8 +84,20 @@ export function backoffDelay(attempt: number, base: number, max: number, jitter:
   return Math.max(0, Math.round(raw * (1 - jitter * random())));
 }
 
+const REMOVED = 'pool removed from the configuration';
+
+/** Same pool for a reload: address and credentials (a changed account is another pool). */
+function samePool(a: PoolTarget, b: PoolTarget): boolean {
+  return a.host === b.host && a.port === b.port && a.user === b.user && a.password === b.password;
+}
+
 export class PoolUpstream implements Upstream {
   readonly #o: PoolUpstreamOptions;
+  #pools: readonly PoolTarget[];
+  /** The pool of the current socket (or of the last one), whatever the list says now. */
+  #target: PoolTarget;
+  /** Set while leaving a pool that a reload removed: the move happens once in-flight requests are answered. */
+  #retiring: { timer: NodeJS.Timeout } | null = null;
   readonly #pending = new Map<number, Pending>();
   readonly #queue: Queued[] = [];
   #listener: UpstreamListener = () => {};
@@ -96,10 +116,14 @@ export class PoolUpstream implements Upstream {
   #probe: net.Socket | null = null;
   /** Why the current socket is being closed on purpose (failover reason), if it is. */
   #closing: { reason: string; nextIndex: number; delayMs: number } | null = null;
+  /** The pool the retry timer will connect to (resolved in the list when it fires). */
+  #retryTo: PoolTarget | null = null;
 
   constructor(options: PoolUpstreamOptions) {
     if (options.pools.length === 0) throw new RangeError('PoolUpstream needs at least one pool');
     this.#o = options;
+    this.#pools = options.pools;
+    this.#target = options.pools[0]!;
   }
 
   /** Starts connecting to the first pool. */
@@ -111,13 +135,53 @@ export class PoolUpstream implements Upstream {
 
   get pool(): UpstreamPool | null {
     if (!this.#connected) return null;
-    const p = this.#o.pools[this.#index]!;
+    const p = this.#target;
     return { url: p.url, user: p.user, password: p.password };
   }
 
-  /** Index in the pool list of the pool in use (or being tried). */
+  /** Index in the pool list of the pool in use (or being tried; the next one to try while leaving a removed pool). */
   get poolIndex(): number {
     return this.#index;
+  }
+
+  /**
+   * Adopts a new pool list (SIGHUP reload). Returns 'kept' when the pool in use (or being tried, or
+   * due to be tried next) is still listed: the connection stays and the new order applies to later
+   * failovers and primary rechecks. Returns 'moved' when it was removed: new requests wait for the
+   * next pool, in-flight ones get their answers first (at most requestTimeoutMs), then the
+   * connection is dropped on purpose and the session fails over to the head of the new list
+   * ('down', then 'up' with resumed = true, so the session replays its handshake and gives the
+   * miner fresh work).
+   */
+  setPools(pools: readonly PoolTarget[]): 'kept' | 'moved' {
+    if (pools.length === 0) throw new RangeError('PoolUpstream needs at least one pool');
+    const current = this.#socket === null && this.#retryTo !== null ? this.#retryTo : this.#target;
+    const at = this.#retiring === null ? pools.findIndex((p) => samePool(p, current)) : -1;
+    this.#pools = pools;
+    if (this.#closed) return 'kept';
+    clearTimeout(this.#recheckTimer);
+    this.#probe?.destroy();
+    this.#probe = null;
+    if (at >= 0) {
+      this.#index = at;
+      if (this.#connected && at !== 0) this.#armRecheck();
+      return 'kept';
+    }
+    this.#index = 0;
+    if (this.#socket === null) return 'moved'; // waiting to retry: the timer resolves its target in the new list
+    if (this.#retiring !== null) return 'moved';
+    if (!this.#connected) {
+      this.#moveToNewList();
+      return 'moved';
+    }
+    this.#retiring = { timer: setTimeout(() => this.#moveToNewList(), this.#o.requestTimeoutMs) };
+    // One line per session at debug: the daemon logs the reload once with the counts.
+    this.#o.log.debug(
+      { pool: current.url, inflight: this.#pending.size },
+      'pool removed from the configuration; moving after in-flight requests',
+    );
+    if (this.#pending.size === 0) this.#moveToNewList();
+    return 'moved';
   }
 
   get connected(): boolean {
@@ -131,7 +195,8 @@ export class PoolUpstream implements Upstream {
   request(method: string, params: readonly JsonValue[]): Promise<UpstreamReply> {
     if (this.#closed) return Promise.resolve({ status: 'closed' });
     return new Promise((resolve) => {
-      if (this.#connected) {
+      // While leaving a removed pool, new requests wait for the next pool like in any failover gap.
+      if (this.#connected && this.#retiring === null) {
         this.#send(method, params, resolve);
         return;
       }
@@ -154,7 +219,7 @@ export class PoolUpstream implements Upstream {
   }
 
   notify(method: string, params: readonly JsonValue[]): void {
-    if (this.#connected) this.#write(encodeNotification(method, params));
+    if (this.#connected && this.#retiring === null) this.#write(encodeNotification(method, params));
   }
 
   pause(): void {
@@ -170,7 +235,8 @@ export class PoolUpstream implements Upstream {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const t of [this.#retryTimer, this.#silenceTimer, this.#recheckTimer, this.#lostTimer]) clearTimeout(t);
+    for (const t of [this.#retryTimer, this.#silenceTimer, this.#recheckTimer, this.#lostTimer, this.#retiring?.timer]) clearTimeout(t);
+    this.#retiring = null;
     this.#probe?.destroy();
     this.#socket?.destroy();
     this.#socket = null;
@@ -188,7 +254,9 @@ export class PoolUpstream implements Upstream {
     const id = this.#nextId++;
     if (this.#nextId > 0x7fffffff) this.#nextId = 1;
     const timer = setTimeout(() => {
-      if (this.#pending.delete(id)) resolve({ status: 'timeout' });
+      if (!this.#pending.delete(id)) return;
+      resolve({ status: 'timeout' });
+      if (this.#retiring !== null && this.#pending.size === 0) this.#moveToNewList();
     }, this.#o.requestTimeoutMs);
     this.#pending.set(id, { method, sentAt: performance.now(), timer, resolve });
     this.#write(encodeRequest(id, method, params));
@@ -219,8 +287,10 @@ export class PoolUpstream implements Upstream {
 
   #connect(index: number): void {
     if (this.#closed) return;
+    this.#retryTo = null;
     this.#index = index;
-    const target = this.#o.pools[index]!;
+    const target = this.#pools[index]!;
+    this.#target = target;
     const framer = new LineFramer({ maxLineBytes: this.#o.maxLineBytes ?? 64 * 1024 });
     const socket = net.connect({ host: target.host, port: target.port });
     this.#socket = socket;
@@ -235,14 +305,14 @@ export class PoolUpstream implements Upstream {
       const resumed = this.#everUp;
       this.#everUp = true;
       if (this.#paused) socket.pause();
-      this.#o.log.info({ pool: target.url, poolIndex: index, resumed }, 'pool connected');
+      this.#o.log.info({ pool: target.url, poolIndex: this.#index, resumed }, 'pool connected');
       this.#emit({ type: 'up', pool: target.url, resumed });
       for (const q of this.#queue.splice(0)) {
         clearTimeout(q.timer);
         this.#send(q.method, q.params, q.resolve);
       }
       this.#armSilence();
-      if (index !== 0) this.#armRecheck();
+      if (this.#index !== 0) this.#armRecheck(); // (a reload while connecting may have moved it)
     });
     socket.on('data', (chunk: Buffer) => {
       if (socket !== this.#socket) return;
@@ -278,11 +348,17 @@ export class PoolUpstream implements Upstream {
     clearTimeout(this.#recheckTimer);
     this.#failAll('closed');
     if (this.#closed) return;
+    const retired = this.#retiring !== null;
+    if (this.#retiring !== null) {
+      clearTimeout(this.#retiring.timer);
+      this.#retiring = null;
+    }
     const planned = this.#closing;
     this.#closing = null;
     const reason = planned?.reason ?? (wasUp ? 'pool closed the connection' : 'connection refused or failed');
     if (wasUp) {
-      this.#o.log.warn({ pool: url, reason }, 'pool connection lost');
+      // Leaving a removed pool is no fault: the daemon logs the reload once for all sessions.
+      this.#o.log[planned?.reason === REMOVED ? 'debug' : 'warn']({ pool: url, reason }, 'pool connection lost');
       this.#emit({ type: 'down', pool: url, reason });
     } else {
       this.#o.log.debug({ pool: url, reason }, 'pool connection failed');
@@ -295,14 +371,28 @@ export class PoolUpstream implements Upstream {
       delay = planned.delayMs;
     } else {
       this.#failures++;
-      next = (this.#index + 1) % this.#o.pools.length;
+      // Leaving a removed pool that dropped us first: the new list's head is next (#index is already 0).
+      next = retired ? 0 : (this.#index + 1) % this.#pools.length;
       const o = this.#o;
       delay = backoffDelay(this.#failures, o.backoffBaseMs, o.backoffMaxMs, o.backoffJitter, o.random ?? Math.random);
     }
-    this.#retryTimer = setTimeout(() => this.#connect(next), delay);
+    // The target is resolved again when the timer fires: a reload in between may have reordered or removed it.
+    const target = this.#pools[next] ?? this.#pools[0]!; // a planned index may predate a reload
+    this.#retryTo = target;
+    this.#retryTimer = setTimeout(() => {
+      const i = this.#pools.findIndex((p) => samePool(p, target));
+      this.#connect(i >= 0 ? i : 0);
+    }, delay);
   }
 
-  #dropOnPurpose(reason: string, nextIndex = (this.#index + 1) % this.#o.pools.length, delayMs?: number): void {
+  /** Leaves a pool a reload removed: drop the connection on purpose, head of the new list next, after a random delay. */
+  #moveToNewList(): void {
+    const o = this.#o;
+    this.#failures = 0;
+    this.#dropOnPurpose(REMOVED, 0, Math.round(o.backoffBaseMs * (o.random ?? Math.random)()));
+  }
+
+  #dropOnPurpose(reason: string, nextIndex = this.#retiring !== null ? 0 : (this.#index + 1) % this.#pools.length, delayMs?: number): void {
     if (this.#socket === null) return;
     this.#failures++;
     const o = this.#o;
@@ -332,13 +422,13 @@ export class PoolUpstream implements Upstream {
     const ms = this.#o.primaryRecheckMs;
     if (ms <= 0 || this.#closed) return;
     this.#recheckTimer = setTimeout(() => {
-      if (!this.#connected || this.#index === 0 || this.#closed) return;
-      const primary = this.#o.pools[0]!;
+      if (!this.#connected || this.#index === 0 || this.#closed || this.#retiring !== null) return;
+      const primary = this.#pools[0]!;
       const probe = net.connect({ host: primary.host, port: primary.port });
       this.#probe = probe;
       probe.on('connect', () => {
         probe.destroy();
-        if (this.#connected && this.#index !== 0 && !this.#closed) {
+        if (this.#connected && this.#index !== 0 && !this.#closed && this.#retiring === null && this.#probe === probe) {
           this.#o.log.info({ pool: primary.url }, 'primary pool is back; switching to it');
           this.#failures = 0;
           this.#dropOnPurpose('returning to the primary pool', 0, 0);
@@ -363,6 +453,7 @@ export class PoolUpstream implements Upstream {
       this.#pending.delete(id as number);
       clearTimeout(p.timer);
       p.resolve({ status: 'ok', response: env, rttMs: performance.now() - p.sentAt });
+      if (this.#retiring !== null && this.#pending.size === 0) this.#moveToNewList();
       return;
     }
     const parsed = parsePoolMessage(env);

@@ -17,6 +17,7 @@ export const ERROR_CODES = Object.freeze({
   HG_ERR_CONFIG:
     'The `hashgate run` configuration (config file, flags, `HASHGATE_*` environment) is unreadable or invalid; the message lists every problem with its path.',
   HG_ERR_INTERNAL: 'A bug in hashgate. Please report it with the log line.',
+  HG_ERR_LISTEN: '`hashgate run` could not open a listen address (in use, not an address of this host, or a privileged port).',
 });
 
 export type ErrorCode = keyof typeof ERROR_CODES;

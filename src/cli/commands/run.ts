@@ -8,6 +8,7 @@
 
 import { CONFIG_OPTIONS, ConfigError, type ConfigFlags, loadConfig, redactConfig } from '../../config/index.js';
 import { Daemon } from '../../daemon/daemon.js';
+import { isHashgateError } from '../../util/errors.js';
 import { createLogger } from '../../util/log.js';
 import { ExitCode } from '../exit-codes.js';
 import type { CommandIO } from '../io.js';
@@ -93,12 +94,11 @@ async function run(args: Record<string, unknown>, io: CommandIO): Promise<number
     try {
       await daemon.start();
     } catch (e) {
-      // E.g. EADDRINUSE on a listen address: close whatever did open (other listeners, the journal) so the process can exit.
-      const message = e instanceof Error ? e.message : String(e);
-      log.fatal({ err: message, code: 'HG_ERR_CONFIG' }, 'cannot start');
-      await daemon.stop().catch(() => {});
+      // start() has already closed what it opened (other listeners, the journal): nothing is left to stop.
+      if (!isHashgateError(e)) throw e;
+      log.fatal({ err: e.message, code: e.code }, 'cannot start');
       log.flush();
-      io.stderr.write(`hashgate: cannot start: ${message} [HG_ERR_CONFIG]\n`);
+      io.stderr.write(`hashgate: cannot start: ${e.message} [${e.code}]\n`);
       return ExitCode.Usage;
     }
     started = true;
