@@ -16,6 +16,28 @@ import { createPoolUpstream, type PoolUpstream } from '../upstream/pool-upstream
 import { HashgateError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { StratumErrorCode } from '../work/reasons.js';
+import type { AdminCounters, AdminSource, MetricsRecorder, PoolView, SessionView } from '../admin/types.js';
+import { evaluateReadiness } from '../admin/server.js';
+import { ThrottleController, type Fleet, type FleetSession, type SignalSource, type StatusSink } from '../throttle/controller.js';
+import { createRigControl, normalizeRigIp } from '../throttle/drivers/index.js';
+import { createSignalSource, createStatusPublisher } from '../throttle/redis.js';
+import type { RigControl, RigSpec, ThrottleStatus } from '../throttle/types.js';
+import { VERSION } from '../version.js';
+import { ParkRegistry } from './park.js';
+
+/**
+ * Optional parts of the daemon. By default the throttle (when config.throttle.enabled) reads Redis from
+ * config.throttle.redis, publishes its status there, and reaches rigs through the drivers in config.rigs.
+ * The demo and tests pass their own signal source, sink and controls.
+ */
+export interface DaemonExtras {
+  readonly signalSource?: SignalSource;
+  readonly statusSink?: StatusSink | null;
+  readonly createControl?: (rig: RigSpec) => RigControl;
+  readonly onThrottleTick?: (status: ThrottleStatus) => void;
+  /** Metrics hooks (the admin endpoint's Metrics); set before start(). */
+  readonly recorder?: MetricsRecorder | null;
+}
 
 /** Unusable lines a connection may send before it is dropped. */
 const MAX_INVALID_LINES = 100;
@@ -43,6 +65,8 @@ export interface DaemonCounters {
   noPoolDisconnects: number;
   /** Connections refused while no pool was reachable. */
   refusedNoPool: number;
+  /** Connections refused or closed because their rig is parked by the stratum driver. */
+  refusedParked: number;
 }
 
 interface Conn {
@@ -76,7 +100,9 @@ export class Daemon {
     noPoolEpisodes: 0,
     noPoolDisconnects: 0,
     refusedNoPool: 0,
+    refusedParked: 0,
   };
+  readonly startedAt = Date.now();
   #config: Config;
   readonly #log: Logger;
   readonly #servers: net.Server[] = [];
@@ -89,9 +115,32 @@ export class Daemon {
   #noPool: { since: number; timer: NodeJS.Timeout | undefined; probes: Set<net.Socket> } | null = null;
   #noPoolRefusedLogged = false;
 
-  constructor(config: Config, log: Logger) {
+  readonly #extras: DaemonExtras;
+  #recorder: MetricsRecorder | null;
+  readonly #park = new ParkRegistry((rigId) => this.#closeRig(rigId));
+  #throttle: ThrottleController | null = null;
+  #listening = false;
+
+  constructor(config: Config, log: Logger, extras: DaemonExtras = {}) {
     this.#config = config;
     this.#log = log;
+    this.#extras = extras;
+    this.#recorder = extras.recorder ?? null;
+  }
+
+  /** Metrics hooks; set before start() (the admin Metrics is built on this daemon's adminSource()). */
+  set recorder(r: MetricsRecorder | null) {
+    this.#recorder = r;
+  }
+
+  /** The throttle loop, while config.throttle.enabled. */
+  get throttle(): ThrottleController | null {
+    return this.#throttle;
+  }
+
+  /** Stratum parking (the stratum driver's gate). */
+  get park(): ParkRegistry {
+    return this.#park;
   }
 
   get journal(): JournalWriter | null {
@@ -145,6 +194,115 @@ export class Daemon {
       const a = server.address() as net.AddressInfo;
       this.#log.info({ host: a.address, port: a.port }, 'listening for miners');
     }
+    this.#listening = true;
+    if (c.throttle.enabled) this.#startThrottle();
+  }
+
+  #startThrottle(): void {
+    const c = this.#config;
+    const t = c.throttle;
+    const log = this.#log.child({ part: 'throttle' });
+    const x = this.#extras;
+    const redis = { url: t.redis.url, commandTimeoutMs: t.redis.commandTimeoutMs, logger: log };
+    const source =
+      x.signalSource ?? createSignalSource({ ...redis, sources: t.depth, capKey: t.redis.capKey, overrideKey: t.redis.overrideKey });
+    const sink =
+      x.statusSink !== undefined
+        ? x.statusSink
+        : createStatusPublisher({ ...redis, statusKey: t.redis.statusKey, eventsChannel: t.redis.eventsChannel, intervalMs: t.intervalMs });
+    const rigs = c.rigs;
+    const createControl =
+      x.createControl ??
+      ((rig: RigSpec) => {
+        const driver = (rigs.find((e) => e.name === rig.entry) ?? c.defaultRig).driver;
+        return createRigControl(driver, { rigId: rig.id, rigIp: rig.ip, gate: this.#park, log });
+      });
+    this.#throttle = new ThrottleController({
+      config: c,
+      source,
+      sink,
+      fleet: this.#fleet(),
+      createControl,
+      log,
+      onTick: x.onThrottleTick,
+      onDriverError: (d) => this.#recorder?.countDriverError(d),
+    });
+    this.#throttle.start();
+    log.info(
+      { mode: this.#throttle.mode, rigs: rigs.length, siteBudgetWatts: t.siteBudgetWatts, sources: t.depth.length },
+      t.shadow ? 'throttle running in shadow mode: decisions are logged, not carried out' : 'throttle running',
+    );
+  }
+
+  /** The daemon as the throttle sees it: authorized sessions by rig, fresh work, no-pool state, parking. */
+  #fleet(): Fleet {
+    const conns = this.#conns;
+    return {
+      *sessions(): Iterable<FleetSession> {
+        for (const c of conns) {
+          const s = c.session;
+          if (s.status !== 'authorized') continue;
+          const rigId = s.workerNames[0];
+          if (rigId === undefined) continue;
+          let accepted = 0;
+          let lastShareAt: number | null = null;
+          for (const w of s.workers.values()) {
+            accepted += w.accepted;
+            if (w.lastShareAt !== null && (lastShareAt === null || w.lastShareAt > lastShareAt)) lastShareAt = w.lastShareAt;
+          }
+          yield { rigId, ip: normalizeRigIp(c.ip), accepted, lastShareAt };
+        }
+      },
+      refreshWork: (rigId) => {
+        for (const c of conns) if (c.session.workerNames[0] === rigId) c.session.refreshWork();
+      },
+      noPool: () => this.#noPool !== null,
+      gate: this.#park,
+    };
+  }
+
+  /** Parking: close every session of the rig (its reconnects are refused while parked). */
+  #closeRig(rigId: string): void {
+    for (const c of this.#conns) {
+      if (c.session.workerNames[0] !== rigId) continue;
+      this.counters.refusedParked++;
+      c.socket.end();
+      setTimeout(() => c.socket.destroy(), 1000).unref();
+    }
+  }
+
+  /** What the admin endpoint (/metrics, /status, /readyz) reads. */
+  adminSource(): AdminSource {
+    return {
+      version: VERSION,
+      startedAt: this.startedAt,
+      daemonCounters: (): AdminCounters => this.counters,
+      sessions: (): SessionView[] =>
+        [...this.#conns].map((c) => ({
+          id: c.session.id,
+          peer: `${c.ip}:${c.socket.remotePort ?? 0}`,
+          status: c.session.status,
+          startedAt: c.session.startedAt,
+          difficulty: c.session.difficulty,
+          poolConnected: c.session.poolConnected,
+          pool: c.upstream.pool?.url ?? null,
+          workers: c.session.workers,
+        })),
+      pools: (): PoolView[] => {
+        const counts = new Map<string, number>();
+        for (const c of this.#conns) {
+          const url = c.upstream.pool?.url;
+          if (url !== undefined) counts.set(url, (counts.get(url) ?? 0) + 1);
+        }
+        return this.#config.pools.map((p) => {
+          const n = counts.get(p.url) ?? 0;
+          return { url: p.url, sessions: n, state: n > 0 ? 'up' : this.#noPool !== null ? 'down' : 'standby' };
+        });
+      },
+      throttle: () => this.#throttle?.status() ?? null,
+      journal: () => this.#journal?.stats ?? null,
+      ready: () => evaluateReadiness({ listening: this.#listening, noPool: this.#noPool !== null, stopping: this.#stopping }),
+    };
   }
 
   #accept(socket: net.Socket): void {
@@ -158,6 +316,10 @@ export class Daemon {
         this.#log.warn('no pool reachable: refusing new miners until a pool accepts connections again');
         this.#noPoolRefusedLogged = true;
       }
+      return void socket.destroy();
+    }
+    if (this.#park.size > 0 && this.#park.refusesAddress(normalizeRigIp(ip))) {
+      this.counters.refusedParked++;
       return void socket.destroy();
     }
     if (this.#conns.size >= c.limits.maxConnections) {
@@ -218,8 +380,19 @@ export class Daemon {
         setTimeout(() => socket.destroy(), 1000).unref();
       },
       onStatus: (s) => {
-        if (s === 'authorized') clearTimeout(authTimer);
+        if (s !== 'authorized') return;
+        clearTimeout(authTimer);
+        const rigId = session.workerNames[0];
+        if (rigId === undefined) return;
+        this.#park.seen(rigId, normalizeRigIp(ip));
+        if (this.#park.isParked(rigId)) {
+          this.counters.refusedParked++;
+          log.debug({ rig: rigId }, 'rig is parked by the throttle; closing');
+          socket.end();
+          setTimeout(() => socket.destroy(), 1000).unref();
+        }
       },
+      recorder: this.#recorder,
       onBlock: () => this.counters.blocks++,
       submitsPerSecond: c.limits.submitsPerSecond,
       submitBurst: c.limits.submitBurst,
@@ -363,6 +536,9 @@ export class Daemon {
   async stop(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
+    // Rigs curtailed through their firmware stay asleep (their power stays with the GPUs); a restart finds
+    // them asleep and takes them as curtailed (see ThrottleController).
+    await this.#throttle?.stop();
     if (this.#noPool !== null) {
       clearTimeout(this.#noPool.timer);
       for (const p of this.#noPool.probes) p.destroy();

@@ -15,6 +15,7 @@
  * pool's own error. Both verdicts go to the journal.
  */
 
+import type { MetricsRecorder } from '../admin/types.js';
 import type { JournalWriter, PendingShare } from '../journal/writer.js';
 import { classifyLine, encodeErrorResponse, encodeResponse, type JsonValue, type RpcId, readRpcError } from '../protocol/json-rpc.js';
 import { encodeProtocolError } from '../protocol/messages.js';
@@ -77,6 +78,8 @@ export interface SessionOptions {
   readonly onRateLimited?: () => void;
   /** Called once when the miner is disconnected for flooding. */
   readonly onFlood?: () => void;
+  /** Metrics hooks (src/admin/types.ts MetricsRecorder): share verdicts, pool answers, RTT, disagreements. */
+  readonly recorder?: Pick<MetricsRecorder, 'countShare' | 'countPoolAnswer' | 'observePoolRtt' | 'countPoolDisagreement'> | null;
   /** Called when the upstream found no pool for failover.poolLossGraceMs (the session then closes the miner). */
   readonly onPoolLost?: () => void;
 }
@@ -122,6 +125,8 @@ export class MinerSession {
   #extranonceSubscribed = false;
   #journaled = false;
   #forceClean = false;
+  /** The last job relayed to the miner (for refreshWork after a throttle resume). */
+  #lastNotify: Extract<UpstreamNotice, { type: 'notify' }> | null = null;
   #lastWorker: string | undefined;
   /** Lines that were not usable requests (garbage, wrong types, unknown methods). */
   invalidLines = 0;
@@ -167,6 +172,23 @@ export class MinerSession {
 
   get extranonce(): { extranonce1: string | null; extranonce2Size: number } {
     return { extranonce1: this.#extranonce1, extranonce2Size: this.#extranonce2Size };
+  }
+
+  /** The miner's worker names as they authorized (before any rewrite), in order. */
+  get workerNames(): string[] {
+    return [...this.#authorized.keys()];
+  }
+
+  /**
+   * Sends the current job again with clean_jobs = true, so a rig that was curtailed through its firmware
+   * starts on fresh work when it resumes. False when there is no job yet (the next notify will do).
+   */
+  refreshWork(): boolean {
+    if (this.#status === 'closed' || this.#lastNotify === null || this.#extranonce1 === null) return false;
+    // The job is already in the store; only the miner is told to drop what it was doing. Older jobs stay
+    // valid locally, as they do at the pool (which sent no clean_jobs).
+    this.#send(encodePoolMessage({ ...this.#lastNotify, cleanJobs: true }));
+    return true;
   }
 
   /** True while the pool side has a live pool connection. */
@@ -480,6 +502,9 @@ export class MinerSession {
       this.#o.onBlock?.();
       this.#o.log.warn({ worker: truncateForLog(msg.worker, 80), hash: verdict.hash, jobId: share.jobId }, 'BLOCK CANDIDATE');
     }
+    const rec = this.#o.recorder;
+    if (verdict.valid) rec?.countShare({ verdict: 'accepted', difficulty });
+    else rec?.countShare({ verdict: 'rejected', reason: verdict.reason });
     if (!verdict.valid) {
       stats.rejected[verdict.reason] = (stats.rejected[verdict.reason] ?? 0) + 1;
       if (!this.#o.forwardRejected) {
@@ -503,12 +528,14 @@ export class MinerSession {
         });
       }
     }
+    if (r.status === 'timeout') rec?.countPoolAnswer('timeout');
     if (r.status !== 'ok') {
       stats.poolTimeouts++;
       pending?.settle(r.status === 'timeout' ? 'timeout' : 'unknown');
       return this.#replyError(id, r.status === 'timeout' ? SESSION_ERRORS.poolTimeout : SESSION_ERRORS.poolClosed, false);
     }
     stats.poolRttMs = r.rttMs;
+    rec?.observePoolRtt(r.rttMs);
     const parsed = parsePoolResponse(r.response, 'mining.submit');
     if (!parsed.ok || parsed.msg.type !== 'submit-result') {
       // The miner still gets an answer, and the journal says the pool's verdict is unknown.
@@ -516,6 +543,8 @@ export class MinerSession {
       return this.#replyError(id, SESSION_ERRORS.poolBadAnswer, false);
     }
     const res = parsed.msg;
+    rec?.countPoolAnswer(res.accepted ? 'accepted' : 'rejected');
+    if (verdict.valid !== res.accepted) rec?.countPoolDisagreement();
     if (res.accepted) {
       if (verdict.valid) {
         stats.accepted++;
@@ -580,6 +609,7 @@ export class MinerSession {
         while (this.#jobDifficulty.size > MAX_JOB_DIFFICULTIES)
           this.#jobDifficulty.delete(this.#jobDifficulty.keys().next().value as string);
         if (this.#journaled) this.#o.journal?.notify(this.id, msg.job, clean);
+        this.#lastNotify = msg;
         if (this.#extranonce1 !== null) this.#send(encodePoolMessage({ ...msg, cleanJobs: clean }));
         return;
       }

@@ -7,6 +7,8 @@
  */
 
 import { CONFIG_OPTIONS, ConfigError, type ConfigFlags, loadConfig, redactConfig } from '../../config/index.js';
+import { type AdminServer, startAdminServer } from '../../admin/server.js';
+import { createMetrics } from '../../admin/metrics.js';
 import { Daemon } from '../../daemon/daemon.js';
 import { isHashgateError } from '../../util/errors.js';
 import { createLogger } from '../../util/log.js';
@@ -36,6 +38,10 @@ async function run(args: Record<string, unknown>, io: CommandIO): Promise<number
   const log = createLogger({ level: config.log.level, pretty: config.log.pretty });
   log.info({ config: redactConfig(config) }, 'starting');
   const daemon = new Daemon(config, log);
+  const metrics =
+    config.admin.listen === null ? null : createMetrics({ source: daemon.adminSource(), perRigMetrics: config.admin.perRigMetrics });
+  daemon.recorder = metrics;
+  let admin: AdminServer | null = null;
 
   // Handlers go in before the listeners open, so a signal during start-up is never the default
   // action (SIGHUP would kill the process, SIGTERM would exit without flushing the journal).
@@ -56,6 +62,7 @@ async function run(args: Record<string, unknown>, io: CommandIO): Promise<number
     // A reload in progress finishes first, so the journal is not reopened behind close().
     reloading
       .then(() => daemon.stop())
+      .then(() => admin?.close())
       .then(
         () => finish(ExitCode.Ok),
         (e: unknown) => {
@@ -100,6 +107,25 @@ async function run(args: Record<string, unknown>, io: CommandIO): Promise<number
       log.flush();
       io.stderr.write(`hashgate: cannot start: ${e.message} [${e.code}]\n`);
       return ExitCode.Usage;
+    }
+    if (config.admin.listen !== null && metrics !== null) {
+      try {
+        admin = await startAdminServer({
+          listen: config.admin.listen,
+          token: config.admin.token,
+          tokenFile: config.admin.tokenFile,
+          source: daemon.adminSource(),
+          metrics,
+          log: log.child({ part: 'admin' }),
+        });
+      } catch (e) {
+        await daemon.stop();
+        if (!isHashgateError(e)) throw e;
+        log.fatal({ err: e.message, code: e.code }, 'cannot start the admin endpoint');
+        log.flush();
+        io.stderr.write(`hashgate: cannot start the admin endpoint: ${e.message} [${e.code}]\n`);
+        return ExitCode.Usage;
+      }
     }
     started = true;
     if (stopSignal !== undefined) {
