@@ -159,9 +159,23 @@ t.test('env mapping: every option has its variable, values converted by type', a
     HASHGATE_JOURNAL_ROTATE_BYTES: '0',
     HASHGATE_LOG_LEVEL: 'warn',
     HASHGATE_LOG_PRETTY: 'off',
+    HASHGATE_ADMIN_LISTEN: '127.0.0.1:9999',
+    HASHGATE_ADMIN_TOKEN_FILE: '/etc/hashgate/admin-token',
+    HASHGATE_THROTTLE: 'on',
+    HASHGATE_THROTTLE_SHADOW: 'true',
+    HASHGATE_SITE_BUDGET_WATTS: '1000000',
+    HASHGATE_REDIS_URL: 'redis://127.0.0.1:6390/2',
+    HASHGATE_ON_STALE: 'hold',
   };
   t.same(Object.keys(env).sort(), CONFIG_OPTIONS.map((o) => o.env).sort(), 'the test covers every variable');
   const c = buildConfig({ env });
+  t.same(c.admin.listen, { host: '127.0.0.1', port: 9999 });
+  t.equal(c.admin.tokenFile, '/etc/hashgate/admin-token');
+  t.equal(c.throttle.enabled, true);
+  t.equal(c.throttle.shadow, true);
+  t.equal(c.throttle.siteBudgetWatts, 1_000_000);
+  t.equal(c.throttle.redis.url, 'redis://127.0.0.1:6390/2');
+  t.equal(c.throttle.redis.onStale, 'hold');
   t.same(c.listen, [
     { host: '0.0.0.0', port: 3333 },
     { host: '::', port: 3334 },
