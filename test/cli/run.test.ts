@@ -45,7 +45,10 @@ interface Running {
 
 function startRun(t: Tap, args: string[]): Running {
   // Any free port for the admin endpoint: tests run in parallel, and the default 127.0.0.1:9464 would collide.
-  const child = spawn(process.execPath, [BIN, 'run', '--admin-listen', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: cleanEnv() });
+  const child = spawn(process.execPath, [BIN, 'run', '--admin-listen', '127.0.0.1:0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: cleanEnv(),
+  });
   let out = '';
   let err = '';
   let partial = '';
