@@ -168,7 +168,9 @@ export async function benchThrottle(options: { quick?: boolean; say: (s: string)
     reactions.sort((a, b) => a - b);
     const p50 = percentile(reactions, 50);
     const p99 = percentile(reactions, 99);
-    options.say(`throttle reaction: ${reactions.length} trials, p50 ${p50} ms, p99 ${p99} ms, max ${reactions.at(-1)} ms, ${missed} missed\n`);
+    options.say(
+      `throttle reaction: ${reactions.length} trials, p50 ${p50} ms, p99 ${p99} ms, max ${reactions.at(-1)} ms, ${missed} missed\n`,
+    );
     return [
       {
         name: `throttle reaction p99 (Redis write → last driver command, ${RIGS} rigs, ${RIGS / 2} commands/trial)`,

@@ -7,6 +7,9 @@ import yargs from 'yargs';
 import { VERSION } from '../version.js';
 import { auditCommand } from './commands/audit.js';
 import { checkShareCommand } from './commands/check-share.js';
+import { configCommand } from './commands/config.js';
+import { demoCommand } from './commands/demo.js';
+import { planCommand } from './commands/plan.js';
 import { runCommand } from './commands/run.js';
 import { ExitCode } from './exit-codes.js';
 import { type CommandIO, processIO } from './io.js';
@@ -19,7 +22,7 @@ export interface CliCommand {
   readonly run: (args: Record<string, unknown>, io: CommandIO) => Promise<number>;
 }
 
-const COMMANDS: readonly CliCommand[] = [checkShareCommand, auditCommand, runCommand];
+const COMMANDS: readonly CliCommand[] = [checkShareCommand, auditCommand, runCommand, configCommand, planCommand, demoCommand];
 
 export async function main(argv: readonly string[], io: CommandIO = processIO): Promise<number> {
   let code: number = ExitCode.Ok;

@@ -440,7 +440,7 @@ export class ThrottleController {
     r.reason = d.reason;
     this.#decisions++;
     if (d.action === 'resume') r.resumedAt = now;
-    else if (before.kind === 'running') r.curtailedAt = now;
+    else if (d.action === 'curtail') r.curtailedAt = now; // a reduced rig still hashes: verification counts from the full curtail
     this.#o.log.info({ rig: d.rig, action: d.action, watts, driver: control.kind, reason: d.reason }, `${d.action} ${d.rig}`);
     this.#o.onCommand?.(d.rig, d.action, this.#now());
     let p: Promise<void>;
