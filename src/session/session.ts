@@ -464,6 +464,8 @@ export class MinerSession {
   }
 
   #inflight = 0;
+  /** Set while a failover's handshake replay runs: submits wait for it (the new pool does not know the worker yet). */
+  #replaying: Promise<void> | null = null;
   #draining = false;
   #drainWaiters: (() => void)[] = [];
 
@@ -517,6 +519,9 @@ export class MinerSession {
     this.#inflight++;
     let r: Awaited<ReturnType<Upstream['request']>>;
     try {
+      // After a failover the new pool knows this miner only once configure/subscribe/authorize have been
+      // replayed; a submit sent before that would be refused as unauthorized (24).
+      if (this.#replaying !== null) await this.#replaying;
       r = await this.#up.request('mining.submit', params);
     } finally {
       this.#inflight--;
@@ -575,7 +580,14 @@ export class MinerSession {
         } else this.#onPoolMessage(e.msg);
         return;
       case 'up':
-        if (e.resumed) void this.#holding(() => this.#replay());
+        if (e.resumed) {
+          const replay: Promise<void> = this.#holding(() => this.#replay())
+            .catch(() => {})
+            .finally(() => {
+              if (this.#replaying === replay) this.#replaying = null;
+            });
+          this.#replaying = replay;
+        }
         return;
       case 'down':
         return;
