@@ -347,3 +347,65 @@ t.test('verification flags a rig that keeps hashing while curtailed; no pool rea
   await until(() => good.state.sleeping, 'the good rig is put to sleep through its firmware', 20_000);
   t.equal(status!.budget.asicWatts, 0, 'ASIC budget 0 with no pool');
 });
+
+t.test('shadow mode: the budget follows the queue, but nothing is sent to any rig', async (t) => {
+  const p = await pool(t, { lifetimeMs: 60_000 });
+  const source = scriptedSource();
+  const lux = await startLuxosSim({});
+  t.teardown(() => lux.close());
+  const config = buildConfig({
+    file: {
+      name: 'shadow',
+      value: {
+        listen: ['127.0.0.1:0'],
+        pools: [`stratum+tcp://127.0.0.1:${p.port}`],
+        admin: { listen: null },
+        throttle: {
+          enabled: true,
+          shadow: true,
+          intervalMs: 100,
+          siteBudgetWatts: 2000,
+          headroomPercent: 0,
+          gpu: { idleWatts: 0, wattsPerRequest: 100, maxWatts: 2000 },
+          planner: { hysteresisWatts: 0, minOnMs: 0, minOffMs: 0, resumeIntervalMs: 0 },
+        },
+        rigs: [
+          {
+            name: 'a',
+            match: { worker: 's.lux' },
+            ratedWatts: 1000,
+            ratedThs: 10,
+            driver: { type: 'luxos', host: '127.0.0.1', port: lux.port },
+          },
+          { name: 'b', match: { worker: 's.park' }, ratedWatts: 1000, ratedThs: 10, driver: { type: 'stratum' } },
+        ],
+      },
+    },
+  });
+  let status: ThrottleStatus | null = null;
+  let ticks = 0;
+  const daemon = new Daemon(config, log, {
+    signalSource: source,
+    statusSink: null,
+    onThrottleTick: (s) => {
+      status = s;
+      ticks++;
+    },
+  });
+  await daemon.start();
+  t.teardown(() => daemon.stop());
+  const port = daemon.addresses()[0]!.port;
+  const a = await rigMiner(t, port, 's.lux');
+  const b = await rigMiner(t, port, 's.park');
+  await until(() => status?.rigs.length === 2 && a.stats.accepted > 0 && b.stats.accepted > 0, 'both rigs mining');
+  t.equal(status!.mode, 'shadow', 'mode is shadow');
+  source.depth = 20; // GPUs need all 2,000 W: live, both rigs would be curtailed
+  await until(() => status?.budget.asicWatts === 0, 'budget follows the queue');
+  const seen = ticks;
+  await until(() => ticks > seen + 5, 'several more ticks');
+  t.notOk(lux.state.sleeping, 'the LuxOS rig was not put to sleep');
+  t.equal(lux.commands.filter((c) => c.command === 'curtail').length, 0, 'no curtail command reached the firmware');
+  t.notOk(daemon.park.isParked('s.park'), 'the Stratum rig was not parked');
+  t.equal(b.stats.disconnects, 0, 'and not disconnected');
+  t.equal(status!.curtailedRigs, 0, 'status: nothing curtailed');
+});
