@@ -40,6 +40,19 @@ const rigMiner = (t: Parameters<typeof miner>[0], port: number, user: string) =>
     lifetimeMs: 110_000,
   });
 
+/** Miners on loopback port 0, one simulated pool, no admin endpoint (tests run in parallel). */
+const onePool = (port: number) => ({ listen: ['127.0.0.1:0'], pools: [`stratum+tcp://127.0.0.1:${port}`], admin: { listen: null } });
+
+/** A 2,000 W site for two 1,000 W rigs; the GPUs need 100 W per queued request; no planner delays. */
+const SMALL_SITE = {
+  enabled: true,
+  intervalMs: 100,
+  siteBudgetWatts: 2000,
+  headroomPercent: 0,
+  gpu: { idleWatts: 0, wattsPerRequest: 100, maxWatts: 2000 },
+  planner: { hysteresisWatts: 0, minOnMs: 0, minOffMs: 0, resumeIntervalMs: 0 },
+};
+
 function rigOf(status: ThrottleStatus | null, id: string) {
   return status?.rigs.find((r) => r.id === id);
 }
@@ -59,9 +72,7 @@ t.test('queue up: worst rigs curtailed through firmware, sessions kept; Redis ki
     file: {
       name: 'e2e',
       value: {
-        listen: ['127.0.0.1:0'],
-        pools: [`stratum+tcp://127.0.0.1:${p.port}`],
-        admin: { listen: null },
+        ...onePool(p.port),
         throttle: {
           enabled: true,
           intervalMs: 200,
@@ -225,16 +236,9 @@ t.test('stratum driver: a parked rig is disconnected and refused, and comes back
     file: {
       name: 'park',
       value: {
-        listen: ['127.0.0.1:0'],
-        pools: [`stratum+tcp://127.0.0.1:${p.port}`],
-        admin: { listen: null },
+        ...onePool(p.port),
         throttle: {
-          enabled: true,
-          intervalMs: 100,
-          siteBudgetWatts: 2000,
-          headroomPercent: 0,
-          gpu: { idleWatts: 0, wattsPerRequest: 100, maxWatts: 2000 },
-          planner: { hysteresisWatts: 0, minOnMs: 0, minOffMs: 0, resumeIntervalMs: 0 },
+          ...SMALL_SITE,
         },
         rigs: [
           { name: 'parkme', match: { worker: 'p.low' }, ratedWatts: 1000, ratedThs: 10, priority: 0, driver: { type: 'stratum' } },
@@ -282,17 +286,10 @@ t.test('verification flags a rig that keeps hashing while curtailed; no pool rea
     file: {
       name: 'verify',
       value: {
-        listen: ['127.0.0.1:0'],
-        pools: [`stratum+tcp://127.0.0.1:${p.port}`],
-        admin: { listen: null },
+        ...onePool(p.port),
         failover: { backoffBaseMs: 50, backoffMaxMs: 100, poolLossGraceMs: 300 },
         throttle: {
-          enabled: true,
-          intervalMs: 100,
-          siteBudgetWatts: 2000,
-          headroomPercent: 0,
-          gpu: { idleWatts: 0, wattsPerRequest: 100, maxWatts: 2000 },
-          planner: { hysteresisWatts: 0, minOnMs: 0, minOffMs: 0, resumeIntervalMs: 0 },
+          ...SMALL_SITE,
           verify: { afterCurtailMs: 500, afterResumeMs: 60_000 },
         },
         rigs: [
@@ -357,17 +354,10 @@ t.test('shadow mode: the budget follows the queue, but nothing is sent to any ri
     file: {
       name: 'shadow',
       value: {
-        listen: ['127.0.0.1:0'],
-        pools: [`stratum+tcp://127.0.0.1:${p.port}`],
-        admin: { listen: null },
+        ...onePool(p.port),
         throttle: {
-          enabled: true,
+          ...SMALL_SITE,
           shadow: true,
-          intervalMs: 100,
-          siteBudgetWatts: 2000,
-          headroomPercent: 0,
-          gpu: { idleWatts: 0, wattsPerRequest: 100, maxWatts: 2000 },
-          planner: { hysteresisWatts: 0, minOnMs: 0, minOffMs: 0, resumeIntervalMs: 0 },
         },
         rigs: [
           {
