@@ -141,6 +141,8 @@ export class Metrics implements MetricsRecorder {
         [{ reason: 'oversized-line' }, c.oversizedLines],
         [{ reason: 'garbage' }, c.droppedForGarbage],
         [{ reason: 'flood' }, c.floodDisconnects],
+        [{ reason: 'over-limits' }, c.overLimitDisconnects],
+        [{ reason: 'fault' }, c.connectionFaults],
         [{ reason: 'no-pool' }, c.noPoolDisconnects],
       ] satisfies [{ reason: (typeof DISCONNECT_REASONS)[number] }, number][];
     });

@@ -60,7 +60,7 @@ export type ShareReasonLabel = (typeof SHARE_REASONS)[number];
 export const REFUSE_REASONS = ['total-cap', 'per-ip-cap', 'no-pool'] as const;
 
 /** Why the daemon closed a miner connection (hashgate_disconnects_total{reason}). */
-export const DISCONNECT_REASONS = ['authorize-timeout', 'oversized-line', 'garbage', 'flood', 'no-pool'] as const;
+export const DISCONNECT_REASONS = ['authorize-timeout', 'oversized-line', 'garbage', 'flood', 'over-limits', 'fault', 'no-pool'] as const;
 
 /** How the pool answered a forwarded share (hashgate_pool_answers_total{result}). */
 export const POOL_ANSWERS = ['accepted', 'rejected', 'timeout'] as const;
@@ -82,6 +82,8 @@ export type AdminCounters = Readonly<
     | 'oversizedLines'
     | 'droppedForGarbage'
     | 'floodDisconnects'
+    | 'overLimitDisconnects'
+    | 'connectionFaults'
     | 'noPoolDisconnects'
     | 'rateLimitedSubmits'
     | 'blocks'

@@ -71,6 +71,7 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
   opt('limits.poolRequestTimeoutMs', 'pool-request-timeout-ms', 'int', 'Give up on a pool request (submit, authorize) after this long'),
   opt('limits.submitsPerSecond', 'submits-per-second', 'number', 'Sustained submit rate allowed per connection'),
   opt('limits.submitBurst', 'submit-burst', 'int', 'Submits allowed in a burst per connection'),
+  opt('limits.maxWorkersPerConnection', 'max-workers-per-connection', 'int', 'Distinct worker names one connection may authorize'),
   opt('shares.forwardRejected', 'forward-rejected', 'boolean', 'Also forward shares hashgate rejects to the pool'),
   opt('shares.ntimeWindowSeconds', 'ntime-window-seconds', 'int', "How far a submit's ntime may run ahead of its job's"),
   opt('failover.backoffBaseMs', 'backoff-base-ms', 'int', 'First pool reconnect delay'),

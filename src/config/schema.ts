@@ -47,6 +47,7 @@ export const CONFIG_DEFAULTS = deepFreeze({
     poolRequestTimeoutMs: 15 * SECOND,
     submitsPerSecond: 20,
     submitBurst: 100,
+    maxWorkersPerConnection: 64,
   },
   shares: { forwardRejected: false, ntimeWindowSeconds: 7200 },
   failover: {
@@ -265,6 +266,7 @@ export const ConfigSchema = z
         poolRequestTimeoutMs: int(1000, 10 * MINUTE, ' ms').prefault(D.limits.poolRequestTimeoutMs),
         submitsPerSecond: num(0.01, 100_000).prefault(D.limits.submitsPerSecond),
         submitBurst: int(1, 1_000_000).prefault(D.limits.submitBurst),
+        maxWorkersPerConnection: int(1, 100_000).prefault(D.limits.maxWorkersPerConnection),
       }),
       shares: section({
         forwardRejected: bool().prefault(D.shares.forwardRejected),

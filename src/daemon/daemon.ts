@@ -55,8 +55,12 @@ export interface DaemonCounters {
   blocks: number;
   /** Submits answered "rate limited" (limits.submitsPerSecond / submitBurst). */
   rateLimitedSubmits: number;
-  /** Miners disconnected for a submit flood (10 × submitBurst over-limit submits in a row). */
+  /** Miners disconnected for a submit flood (10 × submitBurst over-limit submits ahead of the sustained rate). */
   floodDisconnects: number;
+  /** Miners disconnected for lines over the limits (JSON depth/size, worker names, authorize caps; see SESSION_LIMITS). */
+  overLimitDisconnects: number;
+  /** Connections closed because handling them threw (a bug, logged with HG_ERR_CONNECTION_FAULT); the daemon carried on. */
+  connectionFaults: number;
   /** 1 while no pool is reachable (after failover.poolLossGraceMs), else 0. */
   noPoolReachable: number;
   /** Times the daemon entered the no-pool state. */
@@ -96,6 +100,8 @@ export class Daemon {
     blocks: 0,
     rateLimitedSubmits: 0,
     floodDisconnects: 0,
+    overLimitDisconnects: 0,
+    connectionFaults: 0,
     noPoolReachable: 0,
     noPoolEpisodes: 0,
     noPoolDisconnects: 0,
@@ -399,29 +405,26 @@ export class Daemon {
       onRateLimited: () => this.counters.rateLimitedSubmits++,
       onFlood: () => this.counters.floodDisconnects++,
       onPoolLost: () => this.#poolLost(),
+      maxWorkers: c.limits.maxWorkersPerConnection,
+      onOverLimit: () => this.counters.overLimitDisconnects++,
+      onFault: () => this.counters.connectionFaults++,
     });
     const conn: Conn = { socket, session, upstream, ip };
     this.#conns.add(conn);
     socket.on('drain', () => upstream.resume());
     const framer = new LineFramer({ maxLineBytes: c.limits.maxLineBytes });
-    let oversizedLogged = false;
     socket.on('data', (chunk: Buffer) => {
-      for (const ev of framer.feed(chunk)) {
-        if (ev.type === 'oversized') {
-          this.counters.oversizedLines++;
-          if (!oversizedLogged) log.warn({ bytes: ev.bytes, max: c.limits.maxLineBytes }, 'miner sent a line over the cap; closing');
-          oversizedLogged = true;
-          socket.end(encodeErrorResponse(null, [StratumErrorCode.Other, 'Line too long', null]));
-          socket.destroy();
-          return;
-        }
-        session.handleLine(ev.line);
-        if (session.invalidLines > MAX_INVALID_LINES) {
-          this.counters.droppedForGarbage++;
-          log.warn({ invalidLines: session.invalidLines }, 'too many unusable lines from miner; closing');
-          socket.destroy();
-          return;
-        }
+      // The session guards its own handling (a throw closes this connection, see MinerSession); this
+      // catches whatever is left, so no miner's bytes can ever take the daemon down.
+      try {
+        this.#onMinerData(conn, framer, chunk, log);
+      } catch (e) {
+        this.counters.connectionFaults++;
+        log.error(
+          { code: 'HG_ERR_CONNECTION_FAULT', err: e instanceof Error ? e.message : String(e) },
+          'handling a miner connection failed; closing it',
+        );
+        socket.destroy();
       }
     });
     socket.on('close', () => {
@@ -434,6 +437,28 @@ export class Daemon {
       session.close('miner disconnected');
       log.debug('miner connection closed');
     });
+  }
+
+  /** Bytes from a miner: complete lines go to its session; an oversized line or too much garbage closes it. */
+  #onMinerData(conn: Conn, framer: LineFramer, chunk: Buffer, log: Logger): void {
+    const { socket, session } = conn;
+    for (const ev of framer.feed(chunk)) {
+      if (socket.destroyed || session.status === 'closed') return;
+      if (ev.type === 'oversized') {
+        this.counters.oversizedLines++;
+        log.warn({ bytes: ev.bytes, max: framer.maxLineBytes }, 'miner sent a line over the cap; closing');
+        socket.end(encodeErrorResponse(null, [StratumErrorCode.Other, 'Line too long', null]));
+        socket.destroy();
+        return;
+      }
+      session.handleLine(ev.line);
+      if (session.invalidLines > MAX_INVALID_LINES) {
+        this.counters.droppedForGarbage++;
+        log.warn({ invalidLines: session.invalidLines }, 'too many unusable lines from miner; closing');
+        socket.destroy();
+        return;
+      }
+    }
   }
 
   /**

@@ -17,6 +17,13 @@
  *
  * Extra envelope members ("jsonrpc": "2.0" from ESP-Miner, "reject-reason"
  * from some pools) are tolerated; "reject-reason" is kept on responses.
+ *
+ * Bounds: a line's size is capped by the framer; its shape is capped here,
+ * before any code walks or re-encodes it. A line nested deeper than
+ * JSON_LIMITS.maxDepth or holding more than JSON_LIMITS.maxValues values is
+ * an invalid envelope ('too-deep' / 'too-wide'), so every value this module
+ * hands out can be JSON.stringify'd without exhausting the stack (a 5,000
+ * deep array in one 10 KB line used to crash the daemon there).
  */
 
 import { StratumErrorCode } from '../work/reasons.js';
@@ -38,7 +45,26 @@ export type InvalidReason =
   | 'bad-id' // id is not a finite number, a string or null
   | 'bad-method' // method present but not a non-empty string
   | 'bad-params' // params present but not an array
-  | 'no-method-or-result'; // neither a call nor a response
+  | 'no-method-or-result' // neither a call nor a response
+  | 'too-deep' // nested deeper than JSON_LIMITS.maxDepth
+  | 'too-wide'; // more than JSON_LIMITS.maxValues values in one line
+
+/** Reasons that no honest peer ever causes: the line is hostile (or broken beyond repair). */
+export const OVER_LIMIT_REASONS: ReadonlySet<InvalidReason> = new Set<InvalidReason>(['too-deep', 'too-wide']);
+
+/**
+ * Shape bounds for one line, whichever side sent it. The deepest honest
+ * Stratum V1 message is a subscribe result, at depth 4
+ * ({"result":[[["mining.notify","id"]],"en1",8]}); a pool's error data
+ * rarely goes past 3 more. The widest is a mining.notify with a 20-level
+ * merkle branch (about 30 values). Both limits leave a wide margin.
+ */
+export const JSON_LIMITS = Object.freeze({
+  /** Nesting of arrays and objects; the envelope object is depth 1. */
+  maxDepth: 16,
+  /** Values (scalars, arrays, objects, and object keys are not counted) in one line. */
+  maxValues: 1024,
+});
 
 export interface RpcCall {
   readonly kind: 'request' | 'notification';
@@ -101,9 +127,61 @@ export function parseJson(text: string): JsonValue | undefined {
   }
 }
 
-/** Classifies one line (or an already parsed value). Never throws. */
+const OPEN_BRACKET = 0x5b; // [
+const OPEN_BRACE = 0x7b; // {
+const CLOSE_BRACKET = 0x5d; // ]
+const CLOSE_BRACE = 0x7d; // }
+const COMMA = 0x2c;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * Measures a JSON text's nesting and value count without parsing it, in one
+ * pass over its characters (strings skipped, escapes honoured). Returns the
+ * first bound it crosses, or null. Malformed text is measured as far as it
+ * goes: JSON.parse rejects it afterwards. Stops at the first excess, so the
+ * cost is bounded by the line, however hostile.
+ */
+export function measureJson(text: string, limits: { maxDepth: number; maxValues: number } = JSON_LIMITS): 'too-deep' | 'too-wide' | null {
+  let depth = 0;
+  // Every container holds (commas + 1) values when not empty; counting the
+  // containers and commas bounds the value count from above, cheaply.
+  let values = 1;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+      continue;
+    }
+    if (c === QUOTE) inString = true;
+    else if (c === OPEN_BRACKET || c === OPEN_BRACE) {
+      if (++depth > limits.maxDepth) return 'too-deep';
+      if (++values > limits.maxValues) return 'too-wide';
+    } else if (c === CLOSE_BRACKET || c === CLOSE_BRACE) depth--;
+    else if (c === COMMA && ++values > limits.maxValues) return 'too-wide';
+  }
+  return null;
+}
+
+/** The top-level id of an over-limit line, so the error reply can carry it. V8's JSON.parse is not recursive. */
+function idOfOverLimit(line: string): RpcId {
+  const v = parseJson(line);
+  if (!isObject(v) || !has(v, 'id')) return null;
+  const id = v.id;
+  return (typeof id === 'number' && Number.isFinite(id)) || (typeof id === 'string' && id.length <= 64) ? id : null;
+}
+
+/**
+ * Classifies one line. Never throws. A line over JSON_LIMITS is refused
+ * before it is parsed into anything a caller could walk.
+ */
 export function classifyLine(line: string): RpcEnvelope {
   if (typeof line !== 'string') return invalid('parse-error', 'line is not a string');
+  const over = measureJson(line);
+  if (over === 'too-deep') return invalid(over, `JSON nested deeper than ${JSON_LIMITS.maxDepth} levels`, idOfOverLimit(line));
+  if (over === 'too-wide') return invalid(over, `more than ${JSON_LIMITS.maxValues} JSON values in one message`, idOfOverLimit(line));
   const value = parseJson(line);
   if (value === undefined) return invalid('parse-error', 'line is not valid JSON');
   return classifyValue(value);
@@ -180,6 +258,43 @@ export function readRpcError(error: JsonValue): RpcErrorInfo | null {
   }
   if (typeof error === 'string') return { code: null, message: error, data: null };
   return { code: null, message: 'unknown error', data: error };
+}
+
+// ------------------------------------------------------- relaying a peer's values
+
+/** What of a pool's error or result hashgate passes on to a miner unchanged. */
+export const RELAY_LIMITS = Object.freeze({
+  /** An error member (triple, object or string) encoding to more bytes than this is normalised. */
+  maxErrorBytes: 512,
+  /** Message text kept from a normalised error. */
+  maxMessageChars: 256,
+});
+
+/**
+ * A pool's error as its miner gets it. Stratum pools send small triples such
+ * as [23, "Low difficulty share", null]; those pass unchanged (house style:
+ * relay the pool's own error). Anything that encodes to more than
+ * RELAY_LIMITS.maxErrorBytes becomes [code or 20, message cut short, null],
+ * so no miner's line buffer is flooded through hashgate. Safe to call on any
+ * value classifyLine produced (its depth is bounded).
+ */
+export function relayableError(error: JsonValue): JsonValue {
+  if (error === null || error === undefined) return null;
+  if (JSON.stringify(error).length <= RELAY_LIMITS.maxErrorBytes) return error;
+  const info = readRpcError(error);
+  const message = info?.message ?? 'unknown error';
+  return [info?.code ?? StratumErrorCode.Other, message.slice(0, RELAY_LIMITS.maxMessageChars), null];
+}
+
+/**
+ * A pool's result to a request whose answer hashgate relays as is
+ * (authorize, suggest_difficulty, extranonce.subscribe: all answer a
+ * boolean): scalars pass, anything else becomes null.
+ */
+export function relayableResult(result: JsonValue): JsonValue {
+  if (result === null || typeof result === 'boolean' || (typeof result === 'number' && Number.isFinite(result))) return result;
+  if (typeof result === 'string' && result.length <= RELAY_LIMITS.maxMessageChars) return result;
+  return null;
 }
 
 // ---------------------------------------------------------------- encoders

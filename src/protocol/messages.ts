@@ -163,6 +163,13 @@ export function isExtranonce2Size(v: unknown): v is number {
   return Number.isInteger(v) && (v as number) >= EXTRANONCE2_SIZE_LIMITS.min && (v as number) <= EXTRANONCE2_SIZE_LIMITS.max;
 }
 
+/** extranonce1 is 4–8 bytes at real pools; more than this is not a pool's. */
+export const MAX_EXTRANONCE1_BYTES = 32;
+
+export function isExtranonce1(v: unknown): v is BytesHex {
+  return isBytesHex(v) && v.length <= MAX_EXTRANONCE1_BYTES * 2;
+}
+
 /** A JSON number > 0 and finite (difficulties may be fractional). */
 export function isPositiveNumber(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v) && v > 0;
@@ -170,4 +177,28 @@ export function isPositiveNumber(v: unknown): v is number {
 
 export function isObjectValue(v: unknown): v is { readonly [key: string]: JsonValue } {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Bounds on peer strings that hashgate passes on to the other side or keeps
+ * (free text, identifiers). Longer ones are cut or refused where they are read.
+ */
+export const PEER_STRING_LIMITS = Object.freeze({
+  /** Free text and short identifiers: BIP 310 info.*, subscription ids, reject reasons, error messages. */
+  maxChars: 256,
+});
+
+/** A string of at most PEER_STRING_LIMITS.maxChars characters. */
+export function isShortString(v: unknown): v is string {
+  return typeof v === 'string' && v.length <= PEER_STRING_LIMITS.maxChars;
+}
+
+/** A JSON scalar (null, boolean, finite number, short string): safe to pass on as is. */
+export function isShortScalar(v: unknown): v is null | boolean | number | string {
+  return v === null || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v)) || isShortString(v);
+}
+
+/** Cuts free text to PEER_STRING_LIMITS.maxChars characters (no marker: it is passed on, not logged). */
+export function clipText(s: string): string {
+  return s.length <= PEER_STRING_LIMITS.maxChars ? s : s.slice(0, PEER_STRING_LIMITS.maxChars);
 }

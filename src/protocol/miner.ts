@@ -44,6 +44,7 @@ import {
   formatMaskHex,
   isObjectValue,
   isPositiveNumber,
+  isShortString,
   ok,
   type ParseResult,
   parseMaskHex,
@@ -81,11 +82,11 @@ export interface VersionRollingRequest {
 export interface ConfigureMessage {
   readonly type: 'configure';
   readonly id: RpcId;
-  /** Extension codes, as sent ("version-rolling", "minimum-difficulty", "subscribe-extranonce", "info", …). */
+  /** Extension codes hashgate knows (CONFIGURE_EXTENSIONS), each once, in the miner's order; others are dropped. */
   readonly extensions: readonly string[];
   /** Present when "version-rolling" is among the extensions. */
   readonly versionRolling: VersionRollingRequest | null;
-  /** Every other extension parameter, as sent (keys like "minimum-difficulty.value"). */
+  /** The other known extensions' parameters that passed their checks (keys like "minimum-difficulty.value"). */
   readonly parameters: { readonly [key: string]: JsonValue };
 }
 
@@ -190,11 +191,16 @@ export function parseSubscribe(call: RpcCall): ParseResult<SubscribeMessage> {
   return ok({ type: 'subscribe', id: call.id, userAgent: ua.value, sessionId: session.value });
 }
 
-export function encodeSubscribe(msg: SubscribeMessage): string {
+/** The params of a subscribe as hashgate sends it: [user agent, session id], trailing nulls left out. */
+export function subscribeParams(msg: Pick<SubscribeMessage, 'userAgent' | 'sessionId'>): JsonValue[] {
   const params: JsonValue[] = [];
   if (msg.userAgent !== null || msg.sessionId !== null) params.push(msg.userAgent);
   if (msg.sessionId !== null) params.push(msg.sessionId);
-  return encodeCall(msg.id, MINER_METHODS.subscribe, params);
+  return params;
+}
+
+export function encodeSubscribe(msg: SubscribeMessage): string {
+  return encodeCall(msg.id, MINER_METHODS.subscribe, subscribeParams(msg));
 }
 
 export function parseAuthorize(call: RpcCall): ParseResult<AuthorizeMessage> {
@@ -205,10 +211,36 @@ export function parseAuthorize(call: RpcCall): ParseResult<AuthorizeMessage> {
   return ok({ type: 'authorize', id: call.id, user: user.value, password: password.value });
 }
 
-export function encodeAuthorize(msg: AuthorizeMessage): string {
-  const params: JsonValue[] = msg.password === null ? [msg.user] : [msg.user, msg.password];
-  return encodeCall(msg.id, MINER_METHODS.authorize, params);
+/** [user] or [user, password]. */
+export function authorizeParams(msg: Pick<AuthorizeMessage, 'user' | 'password'>): JsonValue[] {
+  return msg.password === null ? [msg.user] : [msg.user, msg.password];
 }
+
+export function encodeAuthorize(msg: AuthorizeMessage): string {
+  return encodeCall(msg.id, MINER_METHODS.authorize, authorizeParams(msg));
+}
+
+/** Checks one extension parameter's value. */
+type ParamCheck = (v: JsonValue) => boolean;
+
+/**
+ * The BIP 310 extensions hashgate passes on to its pool, with the parameters
+ * each takes and how each is checked. Any other extension, parameter or
+ * value a miner sends in mining.configure is dropped here: it never reaches
+ * the pool, so nothing a miner makes up is re-encoded upstream.
+ * ("version-rolling.mask" / "min-bit-count" are read into versionRolling.)
+ */
+export const CONFIGURE_EXTENSIONS: Readonly<Record<string, Readonly<Record<string, ParamCheck>>>> = Object.freeze({
+  [VR]: {},
+  'minimum-difficulty': { 'minimum-difficulty.value': (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0 },
+  'subscribe-extranonce': {},
+  info: {
+    'info.connection-url': isShortString,
+    'info.hw-version': isShortString,
+    'info.sw-version': isShortString,
+    'info.hw-id': isShortString,
+  },
+});
 
 export function parseConfigure(call: RpcCall): ParseResult<ConfigureMessage> {
   const [exts, rawParams] = call.params;
@@ -218,13 +250,17 @@ export function parseConfigure(call: RpcCall): ParseResult<ConfigureMessage> {
   if (rawParams !== undefined && rawParams !== null && !isObjectValue(rawParams)) {
     return fail('invalid-params', 'extension parameters (param 1) must be an object', call.id, call.method);
   }
-  const extensions = exts as string[];
+  // Known extensions only, each once, in the miner's order.
+  const extensions = [...new Set(exts as string[])].filter((e) => Object.hasOwn(CONFIGURE_EXTENSIONS, e));
   const all = rawParams ?? {};
   let versionRolling: VersionRollingRequest | null = null;
-  const rolling = extensions.includes(VR);
-  // Object.fromEntries defines own properties, so a peer's "__proto__" key stays a plain key.
-  const parameters = Object.fromEntries(Object.entries(all).filter(([key]) => !(rolling && (key === VR_MASK || key === VR_MIN_BITS))));
-  if (rolling) {
+  const parameters: { [key: string]: JsonValue } = {};
+  for (const ext of extensions) {
+    for (const [key, check] of Object.entries(CONFIGURE_EXTENSIONS[ext]!)) {
+      if (Object.hasOwn(all, key) && check(all[key]!)) parameters[key] = all[key]!;
+    }
+  }
+  if (extensions.includes(VR)) {
     const rawMask = Object.hasOwn(all, VR_MASK) ? all[VR_MASK] : 'ffffffff';
     const mask = parseMaskHex(rawMask);
     if (mask === undefined) return fail('invalid-params', `${VR_MASK} must be hex of a 32-bit mask`, call.id, call.method);
@@ -235,14 +271,18 @@ export function parseConfigure(call: RpcCall): ParseResult<ConfigureMessage> {
   return ok({ type: 'configure', id: call.id, extensions, versionRolling, parameters });
 }
 
-export function encodeConfigure(msg: ConfigureMessage): string {
-  // Object.fromEntries keeps a peer's "__proto__" key a plain key (assignment would set the prototype).
+/** [extensions, parameters]: only what parseConfigure kept, the mask written as 8 hex digits. */
+export function configureParams(msg: Pick<ConfigureMessage, 'extensions' | 'versionRolling' | 'parameters'>): JsonValue[] {
   const entries: [string, JsonValue][] = Object.entries(msg.parameters);
   if (msg.versionRolling !== null) {
     entries.push([VR_MASK, formatMaskHex(msg.versionRolling.mask)]);
     if (msg.versionRolling.minBitCount !== null) entries.push([VR_MIN_BITS, msg.versionRolling.minBitCount]);
   }
-  return encodeCall(msg.id, MINER_METHODS.configure, [msg.extensions, Object.fromEntries(entries)]);
+  return [[...msg.extensions], Object.fromEntries(entries)];
+}
+
+export function encodeConfigure(msg: ConfigureMessage): string {
+  return encodeCall(msg.id, MINER_METHODS.configure, configureParams(msg));
 }
 
 export function parseSubmit(call: RpcCall): ParseResult<SubmitMessage> {
@@ -260,11 +300,15 @@ export function parseSubmit(call: RpcCall): ParseResult<SubmitMessage> {
   return ok({ type: 'submit', id: call.id, worker, share });
 }
 
-export function encodeSubmit(msg: SubmitMessage): string {
-  const s = msg.share;
-  const params: JsonValue[] = [msg.worker, s.jobId, s.extranonce2, s.ntime, s.nonce];
+/** [worker, job id, extranonce2, ntime, nonce] plus version bits when the share has them. */
+export function submitParams(worker: string, s: ShareSubmit): JsonValue[] {
+  const params: JsonValue[] = [worker, s.jobId, s.extranonce2, s.ntime, s.nonce];
   if (s.versionBits !== undefined && s.versionBits !== null) params.push(s.versionBits);
-  return encodeCall(msg.id, MINER_METHODS.submit, params);
+  return params;
+}
+
+export function encodeSubmit(msg: SubmitMessage): string {
+  return encodeCall(msg.id, MINER_METHODS.submit, submitParams(msg.worker, msg.share));
 }
 
 export function parseSuggestDifficulty(call: RpcCall): ParseResult<SuggestDifficultyMessage> {

@@ -27,9 +27,13 @@ import {
   EXTRANONCE2_SIZE_LIMITS,
   fail,
   formatMaskHex,
-  isBytesHex,
+  isExtranonce1,
   isExtranonce2Size,
+  MAX_EXTRANONCE1_BYTES,
   isObjectValue,
+  isShortScalar,
+  isShortString,
+  clipText,
   ok,
   type ParseResult,
   parseMaskHex,
@@ -80,7 +84,7 @@ export interface ConfigureResult {
   readonly versionRolling: boolean | string | null;
   /** "version-rolling.mask" as a u32, or null when absent. */
   readonly versionRollingMask: number | null;
-  /** Every other member, as sent (other extensions' results). */
+  /** Every other member whose value is a short scalar (other extensions' results); the rest are dropped. */
   readonly other: { readonly [key: string]: JsonValue };
 }
 
@@ -107,12 +111,16 @@ function encodeReply(id: RpcId, result: JsonValue, error: JsonValue, rejectReaso
   return `${JSON.stringify({ id, result, error, 'reject-reason': rejectReason })}\n`;
 }
 
+/** Subscriptions kept from a subscribe result, at most (pools send one or two). */
+export const MAX_SUBSCRIPTIONS = 8;
+
 function readSubscriptions(v: JsonValue): Subscription[] {
   if (!Array.isArray(v)) return [];
   const list = typeof v[0] === 'string' ? [v] : v; // one unnested pair, or a list of pairs
   const out: Subscription[] = [];
   for (const pair of list) {
-    if (Array.isArray(pair) && typeof pair[0] === 'string' && typeof pair[1] === 'string') out.push([pair[0], pair[1]]);
+    if (out.length >= MAX_SUBSCRIPTIONS) break;
+    if (Array.isArray(pair) && isShortString(pair[0]) && isShortString(pair[1])) out.push([pair[0], pair[1]]);
   }
   return out;
 }
@@ -123,7 +131,7 @@ export function parseSubscribeResult(res: RpcResponse): ParseResult<SubscribeRes
   const bad = (m: string) => fail<SubscribeResultMessage>('invalid-result', `mining.subscribe: ${m}`, res.id, 'mining.subscribe');
   if (!Array.isArray(r)) return bad('result must be [subscriptions, extranonce1, extranonce2_size]');
   const [subs, en1, size] = r;
-  if (!isBytesHex(en1)) return bad('extranonce1 must be even-length hex');
+  if (!isExtranonce1(en1)) return bad(`extranonce1 must be even-length hex of at most ${MAX_EXTRANONCE1_BYTES} bytes`);
   if (!isExtranonce2Size(size))
     return bad(`extranonce2_size must be an integer ${EXTRANONCE2_SIZE_LIMITS.min}–${EXTRANONCE2_SIZE_LIMITS.max}`);
   const subscriptions = readSubscriptions(subs);
@@ -156,7 +164,7 @@ export function parseSubmitResult(res: RpcResponse): ParseResult<SubmitResultMes
     id: res.id,
     accepted: res.result === true,
     error: res.error,
-    rejectReason: res.rejectReason ?? null,
+    rejectReason: res.rejectReason === undefined ? null : clipText(res.rejectReason),
   });
 }
 
@@ -175,7 +183,7 @@ export function parseConfigureResult(res: RpcResponse): ParseResult<ConfigureRes
   const bad = (m: string) => fail<ConfigureResultMessage>('invalid-result', `mining.configure: ${m}`, res.id, 'mining.configure');
   if (!isObjectValue(r)) return bad('result must be an object');
   const vr = Object.hasOwn(r, VR) ? r[VR] : null;
-  if (vr !== null && typeof vr !== 'boolean' && typeof vr !== 'string') return bad(`"${VR}" must be true, false or a message`);
+  if (vr !== null && typeof vr !== 'boolean' && !isShortString(vr)) return bad(`"${VR}" must be true, false or a message`);
   let mask: number | null = null;
   if (Object.hasOwn(r, VR_MASK)) {
     const m = r[VR_MASK];
@@ -183,7 +191,8 @@ export function parseConfigureResult(res: RpcResponse): ParseResult<ConfigureRes
     if (n === undefined) return bad(`"${VR_MASK}" must be hex of a 32-bit mask`);
     mask = n;
   }
-  const other = Object.fromEntries(Object.entries(r).filter(([k]) => k !== VR && k !== VR_MASK));
+  // Other extensions answer with a flag or a short value; anything bigger is not passed on to miners.
+  const other = Object.fromEntries(Object.entries(r).filter(([k, v]) => k !== VR && k !== VR_MASK && isShortString(k) && isShortScalar(v)));
   return ok({ type: 'configure-result', id: res.id, result: { versionRolling: vr, versionRollingMask: mask, other }, error: res.error });
 }
 

@@ -40,7 +40,11 @@ import {
   fail,
   formatMaskHex,
   isBytesHex,
+  isExtranonce1,
   isExtranonce2Size,
+  isShortString,
+  MAX_EXTRANONCE1_BYTES,
+  PEER_STRING_LIMITS,
   isPositiveNumber,
   isU32HexBE,
   ok,
@@ -159,18 +163,23 @@ function encodeCall(id: RpcId, method: string, params: readonly JsonValue[]): st
   return id === null ? encodeNotification(method, params) : encodeRequest(id, method, params);
 }
 
+/** A merkle branch longer than this would prove a block of over 2^32 transactions. */
+export const MAX_MERKLE_BRANCH = 32;
+
 // ------------------------------------------------------ method families
 
 export function parseNotify(call: RpcCall): ParseResult<NotifyMessage> {
   const p = call.params;
   const bad = (m: string) => fail<NotifyMessage>('invalid-params', m, call.id, call.method);
   const [jobId, prevhash, coinb1, coinb2, branch, version, nbits, ntime, clean] = p;
-  if (typeof jobId !== 'string' || jobId.length === 0) return bad('job_id (param 0) must be a non-empty string');
+  if (typeof jobId !== 'string' || jobId.length === 0 || !isShortString(jobId)) {
+    return bad(`job_id (param 0) must be a non-empty string of at most ${PEER_STRING_LIMITS.maxChars} characters`);
+  }
   if (!isBytesHex(prevhash, 32)) return bad('prevhash (param 1) must be 64 hex digits');
   if (!isBytesHex(coinb1)) return bad('coinb1 (param 2) must be even-length hex');
   if (!isBytesHex(coinb2)) return bad('coinb2 (param 3) must be even-length hex');
-  if (!Array.isArray(branch) || !branch.every((h) => isBytesHex(h, 32))) {
-    return bad('merkle_branch (param 4) must be a list of 64-hex-digit hashes');
+  if (!Array.isArray(branch) || branch.length > MAX_MERKLE_BRANCH || !branch.every((h) => isBytesHex(h, 32))) {
+    return bad(`merkle_branch (param 4) must be a list of at most ${MAX_MERKLE_BRANCH} 64-hex-digit hashes`);
   }
   if (!isU32HexBE(version)) return bad('version (param 5) must be 8 hex digits');
   if (!isU32HexBE(nbits)) return bad('nbits (param 6) must be 8 hex digits');
@@ -207,7 +216,14 @@ export function encodeSetDifficulty(msg: SetDifficultyMessage): string {
 
 export function parseSetExtranonce(call: RpcCall): ParseResult<SetExtranonceMessage> {
   const [en1, size] = call.params;
-  if (!isBytesHex(en1)) return fail('invalid-params', 'extranonce1 (param 0) must be even-length hex', call.id, call.method);
+  if (!isExtranonce1(en1)) {
+    return fail(
+      'invalid-params',
+      `extranonce1 (param 0) must be even-length hex of at most ${MAX_EXTRANONCE1_BYTES} bytes`,
+      call.id,
+      call.method,
+    );
+  }
   if (!isExtranonce2Size(size)) {
     const { min, max } = EXTRANONCE2_SIZE_LIMITS;
     return fail('invalid-params', `extranonce2_size (param 1) must be an integer ${min}–${max}`, call.id, call.method);
@@ -238,7 +254,7 @@ function readPort(v: JsonValue | undefined): number | null | undefined {
 export function parseReconnect(call: RpcCall): ParseResult<ReconnectMessage> {
   const [host, port, wait] = call.params;
   const bad = (m: string) => fail<ReconnectMessage>('invalid-params', m, call.id, call.method);
-  if (host !== undefined && host !== null && typeof host !== 'string') return bad('host (param 0) must be a string or null');
+  if (host !== undefined && host !== null && !isShortString(host)) return bad('host (param 0) must be a short string or null');
   const p = readPort(port);
   if (p === undefined) return bad('port (param 1) must be a port number (1–65535)');
   if (wait !== undefined && wait !== null && !(typeof wait === 'number' && Number.isFinite(wait) && wait >= 0)) {

@@ -17,9 +17,28 @@
 
 import type { MetricsRecorder } from '../admin/types.js';
 import type { JournalWriter, PendingShare } from '../journal/writer.js';
-import { classifyLine, encodeErrorResponse, encodeResponse, type JsonValue, type RpcId, readRpcError } from '../protocol/json-rpc.js';
-import { encodeProtocolError } from '../protocol/messages.js';
-import { type ConfigureMessage, parseMinerMessage, type SubmitMessage } from '../protocol/miner.js';
+import {
+  classifyLine,
+  encodeErrorResponse,
+  encodeResponse,
+  type JsonValue,
+  OVER_LIMIT_REASONS,
+  type RpcId,
+  readRpcError,
+  relayableError,
+  relayableResult,
+} from '../protocol/json-rpc.js';
+import { clipText, encodeProtocolError, PEER_STRING_LIMITS } from '../protocol/messages.js';
+import {
+  authorizeParams,
+  type ConfigureMessage,
+  configureParams,
+  MINER_METHODS,
+  parseMinerMessage,
+  type SubmitMessage,
+  submitParams,
+  subscribeParams,
+} from '../protocol/miner.js';
 import { encodePoolMessage, parsePoolResponse } from '../protocol/pool.js';
 import { encodeConfigureResult, encodeSubmitResult, encodeSubscribeResult } from '../protocol/pool-results.js';
 import type { Upstream, UpstreamEvent, UpstreamNotice, UpstreamReply } from '../upstream/types.js';
@@ -82,7 +101,27 @@ export interface SessionOptions {
   readonly recorder?: Pick<MetricsRecorder, 'countShare' | 'countPoolAnswer' | 'observePoolRtt' | 'countPoolDisagreement'> | null;
   /** Called when the upstream found no pool for failover.poolLossGraceMs (the session then closes the miner). */
   readonly onPoolLost?: () => void;
+  /** Distinct worker names one connection may authorize (default 64); see SESSION_LIMITS for the rest. */
+  readonly maxWorkers?: number;
+  /** Called once when the miner is disconnected for sending too much over the limits (SESSION_LIMITS.maxOverLimit). */
+  readonly onOverLimit?: () => void;
+  /** Called once when handling this connection threw (a bug): the session logged it and closed the connection. */
+  readonly onFault?: () => void;
 }
+
+/**
+ * Bounds on what one miner connection may make hashgate do (docs/security.md lists them all).
+ * An "over-limit" event is a line no honest miner sends: JSON over the depth/size limits, a worker
+ * name over maxWorkerNameChars, an authorize past the worker caps. Each is answered with an error;
+ * past maxOverLimit of them the connection is closed.
+ */
+export const SESSION_LIMITS = Object.freeze({
+  maxWorkerNameChars: PEER_STRING_LIMITS.maxChars,
+  defaultMaxWorkers: 64,
+  /** Authorize requests sent to the pool per connection, as a multiple of maxWorkers (refused names count too). */
+  authorizeAttemptsPerWorker: 2,
+  maxOverLimit: 10,
+});
 
 /** Errors hashgate itself sends (besides REJECT_TABLE's share verdicts). */
 export const SESSION_ERRORS = Object.freeze({
@@ -93,6 +132,13 @@ export const SESSION_ERRORS = Object.freeze({
   poolBadAnswer: [StratumErrorCode.Other, 'Pool sent an unusable answer', null] as const,
   rateLimited: [StratumErrorCode.Other, 'rate limited', null] as const,
   shuttingDown: [StratumErrorCode.Other, 'Proxy is shutting down; reconnect', null] as const,
+  workerNameTooLong: [
+    StratumErrorCode.Unauthorized,
+    `Worker name longer than ${SESSION_LIMITS.maxWorkerNameChars} characters`,
+    null,
+  ] as const,
+  tooManyWorkers: [StratumErrorCode.Unauthorized, 'Too many workers on one connection', null] as const,
+  tooManyAuthorizes: [StratumErrorCode.Unauthorized, 'Too many authorize requests on one connection', null] as const,
 });
 
 const DEFAULT_FLOOD_FACTOR = 10;
@@ -130,14 +176,27 @@ export class MinerSession {
   #lastWorker: string | undefined;
   /** Lines that were not usable requests (garbage, wrong types, unknown methods). */
   invalidLines = 0;
+  /** Over-limit events (see SESSION_LIMITS): the connection is closed past SESSION_LIMITS.maxOverLimit. */
+  overLimit = 0;
+  /** mining.authorize requests sent to the pool on this connection (bounded, see SESSION_LIMITS). */
+  #authorizeAttempts = 0;
+  /** The last mining.suggest_difficulty the miner sent: replayed to a new pool after failover. */
+  #suggestedDifficulty: number | null = null;
   blocks = 0;
   /** Submits answered "rate limited" (never hashed, never journaled). */
   rateLimited = 0;
   /** Token bucket for submits. */
   #tokens: number;
   #tokensAt: number;
-  /** Over-limit submits since the last one that got a token (one limited burst). */
+  /** Over-limit submits since the last one that got a token (one limited burst; for the log). */
   #limitedRun = 0;
+  /**
+   * Over-limit submits not yet forgiven: +1 for each, draining at the sustained rate. A miner more than
+   * floodFactor × submitBurst above that is flooding, whether in one burst or steadily (a steady flood
+   * earns a token now and then, so a count of over-limit submits "in a row" would never reach it).
+   */
+  #excess = 0;
+  #excessAt: number;
   /**
    * Handshake requests (subscribe, authorize, failover replay) in flight. While any is, pool messages
    * are held and relayed after the answer, so the miner sees them in the pool's order (a notify sent
@@ -154,6 +213,7 @@ export class MinerSession {
     this.startedAt = this.#now();
     this.#tokens = options.submitBurst ?? 1;
     this.#tokensAt = this.startedAt;
+    this.#excessAt = this.startedAt;
     this.#store = new JobStore(options.jobStoreLimits);
     this.#up.setListener((e) => this.#onUpstream(e));
   }
@@ -226,11 +286,71 @@ export class MinerSession {
     if (id !== null) this.#send(encodeErrorResponse(id, error, result));
   }
 
+  /** The pool's answer to a request relayed as is: its result and error, each bounded (relayableResult / relayableError). */
+  #relayAnswer(id: RpcId, result: JsonValue, error: JsonValue): void {
+    if (id === null) return;
+    if (error !== null) this.#send(encodeErrorResponse(id, relayableError(error), relayableResult(result)));
+    else this.#send(encodeResponse(id, relayableResult(result)));
+  }
+
+  /** The error a miner gets when a relayed request got no answer. */
+  static #noAnswer(r: Exclude<UpstreamReply, { status: 'ok' }>): JsonValue {
+    if (r.status === 'timeout') return SESSION_ERRORS.poolTimeout;
+    return r.status === 'invalid' ? SESSION_ERRORS.poolBadAnswer : SESSION_ERRORS.poolClosed;
+  }
+
+  /**
+   * Handling this connection threw: a bug, never a reason to take the daemon down. Log it with its
+   * code, close this connection, carry on.
+   */
+  #fault(e: unknown, where: string): void {
+    const err = e instanceof Error ? e : new Error(String(e));
+    this.#o.log.error(
+      { code: 'HG_ERR_CONNECTION_FAULT', where, err: truncateForLog(err.message), stack: err.stack?.split('\n').slice(0, 6).join('\n') },
+      'handling a miner connection failed; closing it',
+    );
+    if (this.#status === 'closed') return;
+    this.#o.onFault?.();
+    this.#o.close('internal error');
+    this.close('internal error');
+  }
+
+  /** Runs one piece of async handling; a rejection is a fault of this connection only. */
+  #task(p: Promise<void>, where: string): void {
+    p.catch((e: unknown) => this.#fault(e, where));
+  }
+
+  /**
+   * Something no honest miner sends (see SESSION_LIMITS). Counted; past SESSION_LIMITS.maxOverLimit the
+   * connection is closed. Returns true when it was.
+   */
+  #overLimit(what: string): boolean {
+    this.overLimit++;
+    if (this.overLimit === 1) this.#o.log.info({ what }, 'miner sent a line over the limits; answered with an error');
+    if (this.overLimit <= SESSION_LIMITS.maxOverLimit) return false;
+    this.#o.log.warn(
+      { overLimit: this.overLimit, max: SESSION_LIMITS.maxOverLimit, what },
+      'miner keeps sending lines over the limits; closing',
+    );
+    this.#o.onOverLimit?.();
+    this.#o.close('over the limits');
+    this.close('over the limits');
+    return true;
+  }
+
   // ------------------------------------------------------------ miner side
 
-  /** One complete line from the miner. Never throws on peer input. */
+  /** One complete line from the miner. Never throws: a bug in handling it closes this connection only. */
   handleLine(line: string): void {
     if (this.#status === 'closed') return;
+    try {
+      this.#handleLine(line);
+    } catch (e) {
+      this.#fault(e, 'miner line');
+    }
+  }
+
+  #handleLine(line: string): void {
     const env = classifyLine(line);
     const parsed = parseMinerMessage(env);
     if (!parsed.ok) {
@@ -238,31 +358,38 @@ export class MinerSession {
       const reply = encodeProtocolError(parsed.error);
       if (reply !== null) this.#send(reply);
       this.#o.log.debug({ error: parsed.error.message, bytes: line.length }, 'unusable line from miner');
+      if (env.kind === 'invalid' && OVER_LIMIT_REASONS.has(env.reason)) this.#overLimit(env.reason);
       return;
     }
     const msg = parsed.msg;
-    const params = env.kind === 'request' || env.kind === 'notification' ? env.params : [];
+    // Only typed fields go on to the pool: nothing the miner made up is re-encoded upstream.
     switch (msg.type) {
-      case 'subscribe':
+      case 'subscribe': {
+        const params = subscribeParams(msg);
         this.#subscribeParams = params;
-        void this.#holding(() => this.#relaySubscribe(msg.id, params));
+        this.#task(
+          this.#holding(() => this.#relaySubscribe(msg.id, params)),
+          'subscribe',
+        );
         return;
+      }
       case 'authorize':
-        void this.#holding(() => this.#relayAuthorize(msg.id, msg.user, msg.password));
+        this.#authorize(msg.id, msg.user, msg.password);
         return;
       case 'configure':
-        this.#configureParams = params;
-        void this.#relayConfigure(msg, params);
+        this.#configureParams = configureParams(msg);
+        this.#task(this.#relayConfigure(msg, this.#configureParams), 'configure');
         return;
       case 'submit':
-        void this.#submit(msg);
+        this.#task(this.#submit(msg), 'submit');
         return;
       case 'extranonce-subscribe':
         this.#extranonceSubscribed = true;
-        void this.#relayPlain(msg.id, 'mining.extranonce.subscribe', params);
+        this.#task(this.#relayPlain(msg.id, MINER_METHODS['extranonce-subscribe'], []), 'extranonce.subscribe');
         return;
       case 'suggest-difficulty':
-        void this.#relayPlain(msg.id, 'mining.suggest_difficulty', params);
+        this.#suggestedDifficulty = msg.difficulty;
+        this.#task(this.#relayPlain(msg.id, MINER_METHODS['suggest-difficulty'], [msg.difficulty]), 'suggest_difficulty');
         return;
       case 'ping':
         if (msg.id !== null) this.#send(encodeResponse(msg.id, 'pong'));
@@ -296,32 +423,30 @@ export class MinerSession {
       return;
     }
     const r = await this.#up.request(method, params);
-    if (r.status !== 'ok') return this.#replyError(id, r.status === 'timeout' ? SESSION_ERRORS.poolTimeout : SESSION_ERRORS.poolClosed);
-    const res = r.response;
-    if (res.error !== null) this.#send(encodeErrorResponse(id, res.error, res.result));
-    else this.#send(encodeResponse(id, res.result));
+    if (r.status !== 'ok') return this.#replyError(id, MinerSession.#noAnswer(r));
+    this.#relayAnswer(id, r.response.result, r.response.error);
   }
 
   /** Applies a subscribe answer; returns the miner-facing line, or an error triple. */
   #applySubscribe(r: UpstreamReply): { ok: true; msg: ReturnType<typeof parsePoolResponse> } | { ok: false; error: JsonValue } {
-    if (r.status !== 'ok') return { ok: false, error: r.status === 'timeout' ? SESSION_ERRORS.poolTimeout : SESSION_ERRORS.poolClosed };
-    const parsed = parsePoolResponse(r.response, 'mining.subscribe');
+    if (r.status !== 'ok') return { ok: false, error: MinerSession.#noAnswer(r) };
+    const parsed = parsePoolResponse(r.response, MINER_METHODS.subscribe);
     if (!parsed.ok || parsed.msg.type !== 'subscribe-result') return { ok: false, error: SESSION_ERRORS.poolBadAnswer };
     return { ok: true, msg: parsed };
   }
 
   async #relaySubscribe(id: RpcId, params: readonly JsonValue[]): Promise<void> {
-    const r = await this.#up.request('mining.subscribe', params);
+    const r = await this.#up.request(MINER_METHODS.subscribe, params);
     const a = this.#applySubscribe(r);
     if (!a.ok) return this.#replyError(id, a.error);
     if (!a.msg.ok || a.msg.msg.type !== 'subscribe-result') return;
     const m = a.msg.msg;
-    if (m.result === null) return this.#replyError(id, m.error);
+    if (m.result === null) return this.#replyError(id, relayableError(m.error));
     this.#extranonce1 = m.result.extranonce1;
     this.#extranonce2Size = m.result.extranonce2Size;
     this.#journalSession();
     this.#setStatus('subscribed');
-    if (id !== null) this.#send(encodeSubscribeResult({ ...m, id }));
+    if (id !== null) this.#send(encodeSubscribeResult({ ...m, id, error: relayableError(m.error) }));
   }
 
   #poolCredentials(user: string, password: string | null): readonly [string, string | null] {
@@ -336,29 +461,54 @@ export class MinerSession {
     return [user, password];
   }
 
+  /**
+   * mining.authorize, bounded (D6 of issue 9: 20,000 authorizes with 1 KiB names once made 40,000 pool
+   * requests, 11.5 MB of logs and a 45 MB journal): a name over maxWorkerNameChars, a new name past
+   * maxWorkers, or more than authorizeAttemptsPerWorker × maxWorkers pool requests are refused locally
+   * (and counted as over the limits); a name already authorized is answered true without the pool.
+   */
+  #authorize(id: RpcId, user: string, password: string | null): void {
+    const refuse = (error: JsonValue, what: string): void => {
+      if (!this.#overLimit(what)) this.#replyError(id, error, false);
+    };
+    if (user.length > SESSION_LIMITS.maxWorkerNameChars) return refuse(SESSION_ERRORS.workerNameTooLong, 'worker name too long');
+    if (this.#authorized.has(user)) {
+      if (id !== null) this.#send(encodeResponse(id, true));
+      return;
+    }
+    const maxWorkers = this.#o.maxWorkers ?? SESSION_LIMITS.defaultMaxWorkers;
+    if (this.#authorized.size >= maxWorkers) return refuse(SESSION_ERRORS.tooManyWorkers, 'too many workers');
+    if (this.#authorizeAttempts >= maxWorkers * SESSION_LIMITS.authorizeAttemptsPerWorker) {
+      return refuse(SESSION_ERRORS.tooManyAuthorizes, 'too many authorize requests');
+    }
+    this.#authorizeAttempts++;
+    this.#task(
+      this.#holding(() => this.#relayAuthorize(id, user, password)),
+      'authorize',
+    );
+  }
+
   async #relayAuthorize(id: RpcId, user: string, password: string | null): Promise<void> {
     const creds = this.#poolCredentials(user, password);
-    const r = await this.#up.request('mining.authorize', creds[1] === null ? [creds[0]] : [creds[0], creds[1]]);
-    if (r.status !== 'ok') return this.#replyError(id, r.status === 'timeout' ? SESSION_ERRORS.poolTimeout : SESSION_ERRORS.poolClosed);
+    const r = await this.#up.request(MINER_METHODS.authorize, authorizeParams({ user: creds[0], password: creds[1] }));
+    if (r.status !== 'ok') return this.#replyError(id, MinerSession.#noAnswer(r));
     const res = r.response;
     const authorized = res.result === true;
     this.#o.log.info({ worker: truncateForLog(user, 80), authorized }, 'miner authorize answered by pool');
-    if (authorized) {
+    if (authorized && !this.#authorized.has(user)) {
       this.#authorized.set(user, creds);
       if (!this.workers.has(user)) this.workers.set(user, createWorkerStats());
       this.#lastWorker = user;
       this.#journalSession();
       if (this.#status === 'subscribed') this.#setStatus('authorized');
     }
-    if (id === null) return;
-    if (res.error !== null) this.#send(encodeErrorResponse(id, res.error, res.result));
-    else this.#send(encodeResponse(id, res.result));
+    this.#relayAnswer(id, res.result, res.error);
   }
 
   /** BIP 310: the mask the miner gets is what the pool granted, ANDed with what the miner asked. */
   #applyConfigure(r: UpstreamReply): ReturnType<typeof parsePoolResponse> | null {
     if (r.status !== 'ok') return null;
-    const parsed = parsePoolResponse(r.response, 'mining.configure');
+    const parsed = parsePoolResponse(r.response, MINER_METHODS.configure);
     if (!parsed.ok || parsed.msg.type !== 'configure-result') return null;
     const res = parsed.msg.result;
     if (this.#requestedMask !== null && res !== null && res.versionRolling === true && res.versionRollingMask !== null) {
@@ -371,8 +521,8 @@ export class MinerSession {
 
   async #relayConfigure(msg: ConfigureMessage, params: readonly JsonValue[]): Promise<void> {
     this.#requestedMask = msg.versionRolling?.mask ?? null;
-    const r = await this.#up.request('mining.configure', params);
-    if (r.status !== 'ok') return this.#replyError(msg.id, r.status === 'timeout' ? SESSION_ERRORS.poolTimeout : SESSION_ERRORS.poolClosed);
+    const r = await this.#up.request(MINER_METHODS.configure, params);
+    if (r.status !== 'ok') return this.#replyError(msg.id, MinerSession.#noAnswer(r));
     const parsed = this.#applyConfigure(r);
     if (parsed === null || !parsed.ok || parsed.msg.type !== 'configure-result')
       return this.#replyError(msg.id, SESSION_ERRORS.poolBadAnswer);
@@ -380,7 +530,7 @@ export class MinerSession {
     if (msg.id === null) return;
     const m = parsed.msg;
     const result = m.result === null ? null : { ...m.result, versionRollingMask: this.#versionMask ?? m.result.versionRollingMask };
-    this.#send(encodeConfigureResult({ ...m, id: msg.id, result }));
+    this.#send(encodeConfigureResult({ ...m, id: msg.id, result, error: relayableError(m.error) }));
   }
 
   #journalSession(): void {
@@ -424,21 +574,30 @@ export class MinerSession {
     return false;
   }
 
-  /** Answers an over-limit submit; logs once per limited burst; disconnects a flood. */
+  /**
+   * Answers an over-limit submit; logs once per episode (from the first over-limit submit until the
+   * excess has drained again); disconnects a flood: more than floodFactor × submitBurst over-limit
+   * submits beyond what the sustained rate forgives, in one burst or steadily.
+   */
   #rateLimit(id: RpcId): void {
     this.rateLimited++;
     this.#limitedRun++;
     this.#o.onRateLimited?.();
     const burst = Math.max(1, this.#o.submitBurst ?? 1);
-    if (this.#limitedRun === 1) {
+    const rate = this.#o.submitsPerSecond ?? 0;
+    const now = this.#now();
+    this.#excess = Math.max(0, this.#excess - (Math.max(0, now - this.#excessAt) * rate) / 1000);
+    this.#excessAt = now;
+    if (this.#excess === 0) {
       this.#o.log.warn(
         { submitsPerSecond: this.#o.submitsPerSecond, submitBurst: burst },
         'miner over the submit rate limit; over-limit submits answered "rate limited"',
       );
     }
+    this.#excess++;
     const floodAt = (this.#o.floodFactor ?? DEFAULT_FLOOD_FACTOR) * burst;
-    if (this.#limitedRun > floodAt) {
-      this.#o.log.warn({ rateLimited: this.#limitedRun, limit: floodAt }, 'submit flood; disconnecting the miner');
+    if (this.#excess > floodAt) {
+      this.#o.log.warn({ rateLimited: this.rateLimited, limit: floodAt }, 'submit flood; disconnecting the miner');
       this.#o.onFlood?.();
       this.#o.close('submit flood');
       this.close('submit flood');
@@ -464,8 +623,6 @@ export class MinerSession {
   }
 
   #inflight = 0;
-  /** Set while a failover's handshake replay runs: submits wait for it (the new pool does not know the worker yet). */
-  #replaying: Promise<void> | null = null;
   #draining = false;
   #drainWaiters: (() => void)[] = [];
 
@@ -514,15 +671,12 @@ export class MinerSession {
         return this.#replyError(id, stratumErrorFor(verdict.reason), false);
       }
     }
-    const params: JsonValue[] = [creds[0], share.jobId, share.extranonce2, share.ntime, share.nonce];
-    if (share.versionBits !== undefined && share.versionBits !== null) params.push(share.versionBits);
     this.#inflight++;
     let r: Awaited<ReturnType<Upstream['request']>>;
     try {
-      // After a failover the new pool knows this miner only once configure/subscribe/authorize have been
-      // replayed; a submit sent before that would be refused as unauthorized (24).
-      if (this.#replaying !== null) await this.#replaying;
-      r = await this.#up.request('mining.submit', params);
+      // After a failover the upstream holds this until the handshake replay is done (the new pool must
+      // know the worker first, or it refuses the share as unauthorized, 24).
+      r = await this.#up.request(MINER_METHODS.submit, submitParams(creds[0], share));
     } finally {
       this.#inflight--;
       if (this.#inflight === 0 && this.#drainWaiters.length > 0) {
@@ -533,15 +687,21 @@ export class MinerSession {
         });
       }
     }
-    if (r.status === 'timeout') rec?.countPoolAnswer('timeout');
     if (r.status !== 'ok') {
-      stats.poolTimeouts++;
-      pending?.settle(r.status === 'timeout' ? 'timeout' : 'unknown');
-      return this.#replyError(id, r.status === 'timeout' ? SESSION_ERRORS.poolTimeout : SESSION_ERRORS.poolClosed, false);
+      if (r.status === 'invalid')
+        pending?.settle('unknown'); // the pool answered, hashgate cannot read it
+      else if (!r.sent)
+        pending?.settle('not-sent'); // no pool came up for it in time
+      else {
+        if (r.status === 'timeout') rec?.countPoolAnswer('timeout');
+        stats.poolTimeouts++;
+        pending?.settle(r.status === 'timeout' ? 'timeout' : 'unknown');
+      }
+      return this.#replyError(id, MinerSession.#noAnswer(r), false);
     }
     stats.poolRttMs = r.rttMs;
     rec?.observePoolRtt(r.rttMs);
-    const parsed = parsePoolResponse(r.response, 'mining.submit');
+    const parsed = parsePoolResponse(r.response, MINER_METHODS.submit);
     if (!parsed.ok || parsed.msg.type !== 'submit-result') {
       // The miner still gets an answer, and the journal says the pool's verdict is unknown.
       pending?.settle('unknown');
@@ -560,18 +720,29 @@ export class MinerSession {
       stats.poolRejected++;
       if (verdict.valid) {
         stats.disagreements++;
-        this.#o.log.info({ worker: truncateForLog(msg.worker, 80), poolError: res.error }, 'pool rejected a share hashgate accepted');
+        this.#o.log.info(
+          { worker: truncateForLog(msg.worker, 80), poolError: relayableError(res.error) },
+          'pool rejected a share hashgate accepted',
+        );
       }
       const e = readRpcError(res.error);
-      pending?.settle('rejected', e === null ? null : [e.code ?? StratumErrorCode.Other, e.message]);
+      pending?.settle('rejected', e === null ? null : [e.code ?? StratumErrorCode.Other, clipText(e.message)]);
     }
-    if (id !== null) this.#send(encodeSubmitResult({ ...res, id }));
+    if (id !== null) this.#send(encodeSubmitResult({ ...res, id, error: relayableError(res.error) }));
   }
 
   // ------------------------------------------------------------- pool side
 
   #onUpstream(e: UpstreamEvent): void {
     if (this.#status === 'closed') return;
+    try {
+      this.#onUpstreamEvent(e);
+    } catch (err) {
+      this.#fault(err, `pool ${e.type}`);
+    }
+  }
+
+  #onUpstreamEvent(e: UpstreamEvent): void {
     switch (e.type) {
       case 'message':
         if (this.#holdDepth > 0) {
@@ -581,12 +752,9 @@ export class MinerSession {
         return;
       case 'up':
         if (e.resumed) {
-          const replay: Promise<void> = this.#holding(() => this.#replay())
-            .catch(() => {})
-            .finally(() => {
-              if (this.#replaying === replay) this.#replaying = null;
-            });
-          this.#replaying = replay;
+          // Whatever happens to the replay, the upstream must stop holding the miner's requests.
+          const replay = this.#holding(() => this.#replay()).finally(() => this.#up.handshakeDone());
+          this.#task(replay, 'failover replay');
         }
         return;
       case 'down':
@@ -653,7 +821,7 @@ export class MinerSession {
         return;
       case 'show-message':
         this.#o.log.info({ message: truncateForLog(msg.message) }, 'pool message');
-        this.#send(encodePoolMessage(msg));
+        this.#send(encodePoolMessage({ ...msg, message: clipText(msg.message) }));
         return;
       case 'reconnect':
       case 'get-version':
@@ -664,31 +832,42 @@ export class MinerSession {
     }
   }
 
-  /** A new pool connection after failover: replay the handshake and give the miner fresh work. */
+  /**
+   * A new pool connection after failover: replay the handshake in the order the miner made it
+   * (configure, subscribe, extranonce.subscribe, suggest_difficulty, authorize: ESP-Miner's order) and
+   * give the miner fresh work. Every request is marked `handshake`: the upstream sends these at once and
+   * holds the miner's other requests (submits) until handshakeDone().
+   */
   async #replay(): Promise<void> {
     this.#forceClean = true;
+    const hs = { handshake: true } as const;
     if (this.#configureParams !== null) {
       const before = this.#versionMask;
-      this.#applyConfigure(await this.#up.request('mining.configure', this.#configureParams));
+      this.#applyConfigure(await this.#up.request(MINER_METHODS.configure, this.#configureParams, hs));
       if (this.#versionMask !== before && this.#versionMask !== null) {
         this.#send(encodePoolMessage({ type: 'set-version-mask', id: null, mask: this.#versionMask }));
       }
     }
     if (this.#subscribeParams !== null) {
-      const a = this.#applySubscribe(await this.#up.request('mining.subscribe', this.#subscribeParams));
+      const a = this.#applySubscribe(await this.#up.request(MINER_METHODS.subscribe, this.#subscribeParams, hs));
       if (!a.ok || !a.msg.ok || a.msg.msg.type !== 'subscribe-result' || a.msg.msg.result === null) {
         this.#o.close('new pool refused mining.subscribe');
+        this.close('new pool refused mining.subscribe');
         return;
       }
       const res = a.msg.msg.result;
-      if (res.extranonce1 !== this.#extranonce1 || res.extranonce2Size !== this.#extranonce2Size) {
-        if (!this.#extranonceSubscribed) {
-          // The miner cannot learn a new extranonce1 without reconnecting (no mining.set_extranonce support).
-          this.#send(encodePoolMessage({ type: 'reconnect', id: null, host: null, port: null, waitSeconds: null }));
-          this.#o.close('extranonce changed after failover; miner told to reconnect');
-          return;
-        }
-        await this.#up.request('mining.extranonce.subscribe', []);
+      const changed = res.extranonce1 !== this.#extranonce1 || res.extranonce2Size !== this.#extranonce2Size;
+      if (changed && !this.#extranonceSubscribed) {
+        // The miner cannot learn a new extranonce1 without reconnecting (no mining.set_extranonce support).
+        this.#send(encodePoolMessage({ type: 'reconnect', id: null, host: null, port: null, waitSeconds: null }));
+        this.#o.close('extranonce changed after failover; miner told to reconnect');
+        this.close('extranonce changed after failover');
+        return;
+      }
+      // The new pool must know the miner takes set_extranonce, whether or not extranonce1 changed now.
+      // Not awaited (some pools never answer it); the pool reads requests in order, so it comes first.
+      if (this.#extranonceSubscribed) void this.#up.request(MINER_METHODS['extranonce-subscribe'], [], hs);
+      if (changed) {
         this.#extranonce1 = res.extranonce1;
         this.#extranonce2Size = res.extranonce2Size;
         this.#send(
@@ -697,8 +876,13 @@ export class MinerSession {
       }
       this.#journalSession();
     }
+    // Without this the new pool starts the miner at its default difficulty (D4 of issue 9: a miner that
+    // had suggested 1e-4 got 1e-9 and 221,072 of 221,862 submits were answered "rate limited").
+    if (this.#suggestedDifficulty !== null) {
+      void this.#up.request(MINER_METHODS['suggest-difficulty'], [this.#suggestedDifficulty], hs);
+    }
     for (const creds of this.#authorized.values()) {
-      await this.#up.request('mining.authorize', creds[1] === null ? [creds[0]] : [creds[0], creds[1]]);
+      await this.#up.request(MINER_METHODS.authorize, authorizeParams({ user: creds[0], password: creds[1] }), hs);
     }
   }
 }

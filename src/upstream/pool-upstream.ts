@@ -29,13 +29,20 @@
  */
 
 import net from 'node:net';
-import { classifyLine, encodeNotification, encodeRequest, encodeResponse, type JsonValue } from '../protocol/json-rpc.js';
+import {
+  classifyLine,
+  encodeNotification,
+  encodeRequest,
+  encodeResponse,
+  type JsonValue,
+  OVER_LIMIT_REASONS,
+} from '../protocol/json-rpc.js';
 import { LineFramer } from '../protocol/line-framer.js';
 import { parsePoolMessage } from '../protocol/pool.js';
 import type { Logger } from '../util/log.js';
 import { truncateForLog } from '../util/log.js';
 import { VERSION } from '../version.js';
-import type { Upstream, UpstreamEvent, UpstreamListener, UpstreamNotice, UpstreamPool, UpstreamReply } from './types.js';
+import type { RequestOptions, Upstream, UpstreamEvent, UpstreamListener, UpstreamNotice, UpstreamPool, UpstreamReply } from './types.js';
 
 export interface PoolTarget extends UpstreamPool {
   readonly host: string;
@@ -59,6 +66,8 @@ export interface PoolUpstreamOptions {
   readonly maxQueued?: number;
   /** Longest wait honoured for client.reconnect (default 30 s). */
   readonly maxReconnectWaitMs?: number;
+  /** Lines over the JSON limits (too deep / too wide) one pool connection may send before it is dropped (default 16). */
+  readonly maxOverLimitLines?: number;
   readonly random?: () => number;
   /** Called when the pool side's write buffer fills (true) and drains (false), besides the 'congested'/'drained' events. */
   readonly onCongestion?: (congested: boolean) => void;
@@ -114,6 +123,10 @@ export class PoolUpstream implements Upstream {
   #recheckTimer: NodeJS.Timeout | undefined;
   #lostTimer: NodeJS.Timeout | undefined;
   #probe: net.Socket | null = null;
+  /** Set on a resumed connection until the session's handshake replay is done (see RequestOptions.handshake). */
+  #awaitingHandshake = false;
+  /** Lines over the JSON limits on the current connection. */
+  #overLimitLines = 0;
   /** Why the current socket is being closed on purpose (failover reason), if it is. */
   #closing: { reason: string; nextIndex: number; delayMs: number } | null = null;
   /** The pool the retry timer will connect to (resolved in the list when it fires). */
@@ -192,16 +205,17 @@ export class PoolUpstream implements Upstream {
     this.#listener = listener;
   }
 
-  request(method: string, params: readonly JsonValue[]): Promise<UpstreamReply> {
-    if (this.#closed) return Promise.resolve({ status: 'closed' });
+  request(method: string, params: readonly JsonValue[], options: RequestOptions = {}): Promise<UpstreamReply> {
+    if (this.#closed) return Promise.resolve({ status: 'closed', sent: false });
     return new Promise((resolve) => {
-      // While leaving a removed pool, new requests wait for the next pool like in any failover gap.
-      if (this.#connected && this.#retiring === null) {
+      // While leaving a removed pool, new requests wait for the next pool like in any failover gap; on a
+      // resumed connection only the handshake replay goes out until the session says it is done.
+      if (this.#connected && this.#retiring === null && (!this.#awaitingHandshake || options.handshake === true)) {
         this.#send(method, params, resolve);
         return;
       }
       if (this.#queue.length >= (this.#o.maxQueued ?? 64)) {
-        resolve({ status: 'closed' });
+        resolve({ status: 'closed', sent: false });
         return;
       }
       const item: Queued = {
@@ -211,15 +225,21 @@ export class PoolUpstream implements Upstream {
         timer: setTimeout(() => {
           const i = this.#queue.indexOf(item);
           if (i >= 0) this.#queue.splice(i, 1);
-          resolve({ status: 'timeout' });
+          resolve({ status: 'timeout', sent: false });
         }, this.#o.requestTimeoutMs),
       };
       this.#queue.push(item);
     });
   }
 
+  handshakeDone(): void {
+    if (!this.#awaitingHandshake) return;
+    this.#awaitingHandshake = false;
+    if (this.#connected && this.#retiring === null) this.#flushQueue();
+  }
+
   notify(method: string, params: readonly JsonValue[]): void {
-    if (this.#connected && this.#retiring === null) this.#write(encodeNotification(method, params));
+    if (this.#connected && this.#retiring === null && !this.#awaitingHandshake) this.#write(encodeNotification(method, params));
   }
 
   pause(): void {
@@ -255,7 +275,7 @@ export class PoolUpstream implements Upstream {
     if (this.#nextId > 0x7fffffff) this.#nextId = 1;
     const timer = setTimeout(() => {
       if (!this.#pending.delete(id)) return;
-      resolve({ status: 'timeout' });
+      resolve({ status: 'timeout', sent: true });
       if (this.#retiring !== null && this.#pending.size === 0) this.#moveToNewList();
     }, this.#o.requestTimeoutMs);
     this.#pending.set(id, { method, sentAt: performance.now(), timer, resolve });
@@ -274,14 +294,21 @@ export class PoolUpstream implements Upstream {
   #failAll(status: 'closed'): void {
     for (const p of this.#pending.values()) {
       clearTimeout(p.timer);
-      p.resolve({ status });
+      p.resolve({ status, sent: true });
     }
     this.#pending.clear();
     if (this.#closed) {
       for (const q of this.#queue.splice(0)) {
         clearTimeout(q.timer);
-        q.resolve({ status });
+        q.resolve({ status, sent: false });
       }
+    }
+  }
+
+  #flushQueue(): void {
+    for (const q of this.#queue.splice(0)) {
+      clearTimeout(q.timer);
+      this.#send(q.method, q.params, q.resolve);
     }
   }
 
@@ -304,13 +331,13 @@ export class PoolUpstream implements Upstream {
       this.#lostTimer = undefined;
       const resumed = this.#everUp;
       this.#everUp = true;
+      this.#overLimitLines = 0;
+      // A resumed connection holds the queue until the session has replayed its handshake (handshakeDone).
+      this.#awaitingHandshake = resumed;
       if (this.#paused) socket.pause();
       this.#o.log.info({ pool: target.url, poolIndex: this.#index, resumed }, 'pool connected');
       this.#emit({ type: 'up', pool: target.url, resumed });
-      for (const q of this.#queue.splice(0)) {
-        clearTimeout(q.timer);
-        this.#send(q.method, q.params, q.resolve);
-      }
+      if (!this.#awaitingHandshake && socket === this.#socket) this.#flushQueue();
       this.#armSilence();
       if (this.#index !== 0) this.#armRecheck(); // (a reload while connecting may have moved it)
     });
@@ -323,7 +350,18 @@ export class PoolUpstream implements Upstream {
           this.#dropOnPurpose(`pool sent a line over ${framer.maxLineBytes} bytes`);
           return;
         }
-        this.#onLine(ev.line);
+        try {
+          this.#onLine(ev.line);
+        } catch (e) {
+          // A bug in handling one pool line (the session guards its own handling): drop this pool
+          // connection and fail over, never take the daemon down.
+          this.#o.log.error(
+            { code: 'HG_ERR_CONNECTION_FAULT', pool: target.url, err: e instanceof Error ? e.message : String(e) },
+            'handling a pool connection failed; dropping it',
+          );
+          this.#dropOnPurpose('internal error handling a pool line');
+          return;
+        }
       }
     });
     socket.on('drain', () => {
@@ -344,6 +382,7 @@ export class PoolUpstream implements Upstream {
     const wasUp = this.#connected;
     this.#socket = null;
     this.#connected = false;
+    this.#awaitingHandshake = false;
     clearTimeout(this.#silenceTimer);
     clearTimeout(this.#recheckTimer);
     this.#failAll('closed');
@@ -441,8 +480,39 @@ export class PoolUpstream implements Upstream {
     }, ms);
   }
 
+  /**
+   * A pool line over the JSON limits: never parsed into anything. When it answers a pending request
+   * (its id could be read) that request ends as 'invalid' (the session answers the miner and journals
+   * the pool verdict as unknown). Past maxOverLimitLines on one connection the pool is taken as broken
+   * (or the link as tampered with) and the session fails over.
+   */
+  #onOverLimit(id: unknown, why: string): void {
+    this.#overLimitLines++;
+    const p = typeof id === 'number' ? this.#pending.get(id) : undefined;
+    if (p !== undefined) {
+      this.#pending.delete(id as number);
+      clearTimeout(p.timer);
+      p.resolve({ status: 'invalid', reason: why });
+      if (this.#retiring !== null && this.#pending.size === 0) this.#moveToNewList();
+    }
+    const max = this.#o.maxOverLimitLines ?? 16;
+    if (this.#overLimitLines === 1)
+      this.#o.log.warn({ pool: this.#target.url, why, answered: p !== undefined }, 'pool sent a line over the JSON limits');
+    if (this.#overLimitLines > max && this.#socket !== null) {
+      this.#o.log.warn(
+        { pool: this.#target.url, lines: this.#overLimitLines, max },
+        'pool keeps sending lines over the JSON limits; failing over',
+      );
+      this.#dropOnPurpose('pool sent too many lines over the JSON limits');
+    }
+  }
+
   #onLine(line: string): void {
     const env = classifyLine(line);
+    if (env.kind === 'invalid' && OVER_LIMIT_REASONS.has(env.reason)) {
+      this.#onOverLimit(env.id, env.message);
+      return;
+    }
     if (env.kind === 'response') {
       const id = env.id;
       const p = typeof id === 'number' ? this.#pending.get(id) : undefined;

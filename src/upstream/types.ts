@@ -12,10 +12,22 @@ import type { PoolMessage } from '../protocol/pool.js';
 /** How a request to the pool ended. */
 export type UpstreamReply =
   | { readonly status: 'ok'; readonly response: RpcResponse; readonly rttMs: number }
-  /** No answer within limits.poolRequestTimeoutMs. */
-  | { readonly status: 'timeout' }
-  /** The pool connection went away (or the upstream was closed) before an answer. */
-  | { readonly status: 'closed' };
+  /** No answer within limits.poolRequestTimeoutMs. `sent` is false when the request never left hashgate (no pool came up). */
+  | { readonly status: 'timeout'; readonly sent: boolean }
+  /** The pool connection went away (or the upstream was closed) before an answer. `sent` as for timeout. */
+  | { readonly status: 'closed'; readonly sent: boolean }
+  /** The pool answered with a line hashgate does not read (over the JSON limits): an answer, but no verdict. */
+  | { readonly status: 'invalid'; readonly reason: string };
+
+/** Options of one request. */
+export interface RequestOptions {
+  /**
+   * Part of the handshake replay after a failover: sent at once on a resumed pool connection, where
+   * every other request waits until the session calls handshakeDone() (the new pool must know the
+   * worker before it sees its shares).
+   */
+  readonly handshake?: boolean;
+}
 
 /** Pool-initiated messages passed to the session (answers to hashgate's requests are not events). */
 export type UpstreamNotice = Exclude<
@@ -29,7 +41,9 @@ export type UpstreamEvent =
   /**
    * A pool connection is up. `resumed` is true when an earlier connection
    * existed: the new one knows nothing of this miner, so the session replays
-   * configure/subscribe/authorize and gives the miner fresh work.
+   * configure/subscribe/authorize (requests with `handshake: true`) and gives the miner fresh work,
+   * then calls handshakeDone(). Until then every other request is held, so no share reaches the new
+   * pool before it knows the worker.
    */
   | { readonly type: 'up'; readonly pool: string; readonly resumed: boolean }
   /** The pool connection is gone; the upstream is trying the next pool. */
@@ -51,7 +65,12 @@ export interface UpstreamPool {
 
 export interface Upstream {
   /** Sends a request with hashgate's own JSON-RPC id (never the miner's); resolves with the answer, a timeout, or closed. */
-  request(method: string, params: readonly JsonValue[]): Promise<UpstreamReply>;
+  request(method: string, params: readonly JsonValue[], options?: RequestOptions): Promise<UpstreamReply>;
+  /**
+   * The session has replayed its handshake on a resumed pool connection ('up' with resumed = true):
+   * requests held meanwhile go out now. Idempotent; a no-op when nothing is held.
+   */
+  handshakeDone(): void;
   /** Sends a notification (id null). Dropped while no pool is connected. */
   notify(method: string, params: readonly JsonValue[]): void;
   /** Registers the one listener (the session). */

@@ -17,6 +17,8 @@ export const ERROR_CODES = Object.freeze({
   HG_ERR_CONFIG:
     'The `hashgate run` configuration (config file, flags, `HASHGATE_*` environment) is unreadable or invalid; the message lists every problem with its path.',
   HG_ERR_INTERNAL: 'A bug in hashgate. Please report it with the log line.',
+  HG_ERR_CONNECTION_FAULT:
+    'Handling one miner or pool connection threw (a bug in hashgate): that connection was closed and logged, the daemon carried on. Please report it with the log line.',
   HG_ERR_LISTEN: '`hashgate run` could not open a listen address (in use, not an address of this host, or a privileged port).',
 });
 

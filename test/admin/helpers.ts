@@ -3,7 +3,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { PassThrough } from 'node:stream';
 import { createMetrics, type Metrics } from '../../src/admin/metrics.js';
-import { startAdminServer, type AdminServer } from '../../src/admin/server.js';
+import { startAdminServer, type AdminLimits, type AdminServer } from '../../src/admin/server.js';
 import type { AdminCounters, AdminSource, Readiness, SessionView } from '../../src/admin/types.js';
 import type { JournalWriterStats } from '../../src/journal/writer.js';
 import { createWorkerStats, type WorkerStats } from '../../src/session/stats.js';
@@ -29,6 +29,8 @@ export function counters(over: Partial<AdminCounters> = {}): AdminCounters {
     oversizedLines: 5,
     droppedForGarbage: 6,
     floodDisconnects: 7,
+    overLimitDisconnects: 2,
+    connectionFaults: 1,
     noPoolDisconnects: 8,
     rateLimitedSubmits: 9,
     blocks: 1,
@@ -233,7 +235,14 @@ export function captureLog(): { log: Logger; text: () => string } {
 
 export async function start(
   t: Tap,
-  o: { token?: string | null; tokenFile?: string | null; perRigMetrics?: boolean; source?: FakeSource; log?: Logger } = {},
+  o: {
+    token?: string | null;
+    tokenFile?: string | null;
+    perRigMetrics?: boolean;
+    source?: FakeSource;
+    log?: Logger;
+    limits?: Partial<AdminLimits>;
+  } = {},
 ): Promise<{ server: AdminServer; port: number; source: FakeSource; metrics: Metrics }> {
   const source = o.source ?? fakeSource();
   const metrics = createMetrics({ source, perRigMetrics: o.perRigMetrics ?? false });
@@ -245,6 +254,7 @@ export async function start(
     metrics,
     log: o.log ?? createLogger({ level: 'silent' }),
     now: () => NOW,
+    limits: o.limits,
   });
   t.teardown(() => server.close());
   return { server, port: server.address.port, source, metrics };

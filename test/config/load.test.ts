@@ -146,6 +146,7 @@ t.test('env mapping: every option has its variable, values converted by type', a
     HASHGATE_POOL_REQUEST_TIMEOUT_MS: '2000',
     HASHGATE_SUBMITS_PER_SECOND: '0.5',
     HASHGATE_SUBMIT_BURST: '3',
+    HASHGATE_MAX_WORKERS_PER_CONNECTION: '7',
     HASHGATE_FORWARD_REJECTED: 'yes',
     HASHGATE_NTIME_WINDOW_SECONDS: '600',
     HASHGATE_BACKOFF_BASE_MS: '100',
@@ -191,6 +192,7 @@ t.test('env mapping: every option has its variable, values converted by type', a
     poolRequestTimeoutMs: 2000,
     submitsPerSecond: 0.5,
     submitBurst: 3,
+    maxWorkersPerConnection: 7,
   });
   t.same(c.shares, { forwardRejected: true, ntimeWindowSeconds: 600 });
   t.same(c.failover, {

@@ -47,28 +47,35 @@ const errorValue = fc.oneof(
 );
 const errorOrNone = fc.oneof(fc.constant(null), errorValue);
 const VR_KEYS = new Set(['version-rolling', 'version-rolling.mask', 'version-rolling.min-bit-count']);
-const dict = fc.dictionary(str, json, { maxKeys: 4 }).map((d) => Object.fromEntries(Object.entries(d).filter(([k]) => !VR_KEYS.has(k))));
+/** Other extensions' results in a configure answer: short scalars (anything else is dropped, see parseConfigureResult). */
+const scalarDict = fc
+  .dictionary(str, fc.oneof(fc.boolean(), fc.constant(null), str, fc.integer()), { maxKeys: 4 })
+  .map((d) => Object.fromEntries(Object.entries(d).filter(([k]) => !VR_KEYS.has(k))));
 
 const minerCall = {
   subscribe: fc.record({ type: fc.constant('subscribe' as const), id, userAgent: fc.option(str), sessionId: fc.option(str) }),
   authorize: fc.record({ type: fc.constant('authorize' as const), id, user: str, password: fc.option(str) }),
+  // Only what parseConfigure keeps mirrors: known extensions (each once) and their checked parameters.
   configure: fc
     .record({
       id,
-      others: fc.array(
-        str.filter((s) => s.length > 0 && s !== 'version-rolling'),
-        { maxLength: 3 },
-      ),
+      others: fc.uniqueArray(fc.constantFrom('minimum-difficulty', 'subscribe-extranonce', 'info'), { maxLength: 3 }),
       rolling: fc.option(fc.record({ mask: u32, minBitCount: fc.option(fc.integer({ min: 0, max: 32 })) })),
-      parameters: dict,
+      minDiff: fc.double({ min: 0, noNaN: true, noDefaultInfinity: true }),
+      hwId: str,
     })
-    .map(({ id, others, rolling, parameters }) => ({
-      type: 'configure' as const,
-      id,
-      extensions: rolling ? [...others, 'version-rolling'] : others,
-      versionRolling: rolling,
-      parameters,
-    })),
+    .map(({ id, others, rolling, minDiff, hwId }) => {
+      const parameters: Record<string, JsonValue> = {};
+      if (others.includes('minimum-difficulty')) parameters['minimum-difficulty.value'] = minDiff;
+      if (others.includes('info')) parameters['info.hw-id'] = hwId;
+      return {
+        type: 'configure' as const,
+        id,
+        extensions: rolling ? [...others, 'version-rolling'] : others,
+        versionRolling: rolling,
+        parameters,
+      };
+    }),
   submit: fc
     .record({ id, worker: str, jobId: str, extranonce2: str, ntime: str, nonce: str, versionBits: fc.option(str) })
     .map(({ id, worker, versionBits, ...s }) => ({
@@ -169,7 +176,7 @@ const poolReply = {
       result: fc.record({
         versionRolling: fc.oneof(fc.constant(null), fc.boolean(), str),
         versionRollingMask: fc.option(u32),
-        other: dict,
+        other: scalarDict,
       }),
       error: fc.constant(null),
     }),

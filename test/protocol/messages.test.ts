@@ -50,14 +50,19 @@ t.test('masks: 1–8 hex digits in, 8 out', async (t) => {
   t.equal(formatMaskHex(0xffffffff), 'ffffffff');
 });
 
-t.test('configure: default mask, other extensions kept apart, "__proto__" stays a key', async (t) => {
-  const m = miner('{"id":1,"method":"mining.configure","params":[["version-rolling","info"],{"info.hw-id":"S19-01","__proto__":{"x":1}}]}');
+t.test('configure: default mask, known extensions only, each parameter checked, "__proto__" never kept', async (t) => {
+  const m = miner(
+    '{"id":1,"method":"mining.configure","params":[["version-rolling","info","x-made-up","info"],{"info.hw-id":"S19-01","info.sw-version":{"deep":[1]},"x-made-up.p":1,"__proto__":{"x":1}}]}',
+  );
   t.match(m, { type: 'configure', versionRolling: { mask: 0xffffffff, minBitCount: null } });
   if (m.type !== 'configure') throw new Error('type');
-  t.ok(Object.hasOwn(m.parameters, '__proto__'), 'own key, prototype untouched');
-  t.equal(Object.getPrototypeOf(m.parameters), Object.prototype);
+  t.same(m.extensions, ['version-rolling', 'info'], 'unknown extension dropped, duplicate once');
+  t.strictSame(m.parameters, { 'info.hw-id': 'S19-01' }, 'a non-string info value, an unknown parameter and "__proto__" are dropped');
+  t.equal(Object.getPrototypeOf(m.parameters), Object.prototype, 'prototype untouched');
   const again = miner(encodeMinerMessage(m).trim());
-  t.strictSame(again, m, 'mirror keeps the odd key');
+  t.strictSame(again, m, 'mirror');
+  const long = miner(`{"id":9,"method":"mining.configure","params":[["info"],{"info.hw-id":"${'a'.repeat(257)}"}]}`);
+  t.match(long, { parameters: {} }, 'an info string over 256 characters is dropped');
 
   const noParams = miner('{"id":2,"method":"mining.configure","params":[["version-rolling"]]}');
   t.match(noParams, { versionRolling: { mask: 0xffffffff }, parameters: {} }, 'extension-parameters absent');
@@ -65,11 +70,12 @@ t.test('configure: default mask, other extensions kept apart, "__proto__" stays 
   const notRolling = miner(
     '{"id":3,"method":"mining.configure","params":[["minimum-difficulty"],{"minimum-difficulty.value":64,"version-rolling.mask":"ff"}]}',
   );
-  t.match(
-    notRolling,
-    { versionRolling: null, parameters: { 'version-rolling.mask': 'ff' } },
-    'mask without the extension is just a parameter',
+  t.strictSame(
+    (notRolling as { parameters: unknown }).parameters,
+    { 'minimum-difficulty.value': 64 },
+    'a mask without its extension is dropped; the minimum-difficulty value is kept',
   );
+  t.match(notRolling, { versionRolling: null });
 
   const oddBits = miner(
     '{"id":4,"method":"mining.configure","params":[["version-rolling"],{"version-rolling.mask":"1fffe000","version-rolling.min-bit-count":"2"}]}',

@@ -1,38 +1,10 @@
 /** MinerSession driven with an in-memory fake Upstream: no sockets, no sleeps. */
 import t from 'tap';
-import type { JsonValue } from '../../src/protocol/json-rpc.js';
 import { MinerSession } from '../../src/session/session.js';
-import type { Upstream, UpstreamListener, UpstreamReply } from '../../src/upstream/types.js';
 import { createLogger } from '../../src/util/log.js';
+import { answer, FakeUpstream } from '../helpers/fake-upstream.js';
 
-class FakeUpstream implements Upstream {
-  listener: UpstreamListener = () => {};
-  sent: { method: string; params: readonly JsonValue[] }[] = [];
-  answer: (method: string, params: readonly JsonValue[]) => UpstreamReply = () => ({ status: 'closed' });
-  pool = { url: 'stratum+tcp://127.0.0.1:1', user: 'acct', password: 'pw' };
-  closed = false;
-  request(method: string, params: readonly JsonValue[]): Promise<UpstreamReply> {
-    this.sent.push({ method, params });
-    return Promise.resolve(this.answer(method, params));
-  }
-  notify(method: string, params: readonly JsonValue[]): void {
-    this.sent.push({ method, params });
-  }
-  setListener(l: UpstreamListener): void {
-    this.listener = l;
-  }
-  pause(): void {}
-  resume(): void {}
-  close(): void {
-    this.closed = true;
-  }
-}
-
-const ok = (id: number, result: JsonValue, error: JsonValue = null): UpstreamReply => ({
-  status: 'ok',
-  rttMs: 1,
-  response: { kind: 'response', id, result, error },
-});
+const ok = answer;
 
 function setup(worker?: { mode: 'passthrough' | 'account'; separator: string }) {
   const up = new FakeUpstream();
@@ -90,7 +62,7 @@ t.test('account mode rewrites the worker; unknown job is rejected locally and no
   await tick();
   s.handleLine('{"id":2,"method":"mining.authorize","params":["someone.rig7","secret"]}');
   await tick();
-  t.same(up.sent[1], { method: 'mining.authorize', params: ['acct.rig7', 'pw'] });
+  t.match(up.sent[1], { method: 'mining.authorize', params: ['acct.rig7', 'pw'] });
   t.equal(s.status, 'authorized');
   s.handleLine('{"id":3,"method":"mining.submit","params":["someone.rig7","nojob","00000000","00000000","00000000"]}');
   await tick();
@@ -148,7 +120,7 @@ function rateLimited(burst: number, perSecond: number) {
   return { s, out, logs, closes, counts, submit, advance: (ms: number) => (now += ms), up };
 }
 
-t.test('submit rate limit: burst passes, over-limit gets [20, "rate limited"], one warn per burst, refills', async (t) => {
+t.test('submit rate limit: burst passes, over-limit gets [20, "rate limited"], one warn per episode, refills', async (t) => {
   const r = rateLimited(5, 2);
   r.s.handleLine('{"id":1,"method":"mining.subscribe","params":[]}');
   await tick();
@@ -168,7 +140,8 @@ t.test('submit rate limit: burst passes, over-limit gets [20, "rate limited"], o
   t.equal(r.counts.limited, 3);
   t.equal(r.logs.filter((l) => l.level === 'warn').length, 1, 'logged once for the burst, not per submit');
   t.same(r.closes, [], 'not disconnected');
-  // 1 s at 2/s earns 2 tokens: two pass, the third starts a new limited burst (one more warn).
+  // 1 s at 2/s earns 2 tokens: two pass, the third is limited. The 3 over-limit submits before have not
+  // drained yet (2 forgiven per second), so this is the same episode: no new warn.
   r.advance(1000);
   for (let i = 0; i < 3; i++) r.submit(200 + i);
   await tick();
@@ -179,7 +152,14 @@ t.test('submit rate limit: burst passes, over-limit gets [20, "rate limited"], o
     'two checked (unknown job), the third rate limited',
   );
   t.equal((later[2]!.error as unknown[])[1], 'rate limited');
-  t.equal(r.logs.filter((l) => l.level === 'warn').length, 2, 'a new burst logs once more');
+  t.equal(r.logs.filter((l) => l.level === 'warn').length, 1, 'same episode: still one warn');
+  // Long enough for the excess to drain and the bucket to refill: a new episode logs once more.
+  r.advance(10_000);
+  for (let i = 0; i < 6; i++) r.submit(300 + i);
+  await tick();
+  const third = r.out.filter((o) => typeof o.id === 'number' && (o.id as number) >= 300);
+  t.equal(third.filter((o) => Array.isArray(o.error) && o.error[1] === 'rate limited').length, 1, 'a full burst of 5 passes again');
+  t.equal(r.logs.filter((l) => l.level === 'warn').length, 2, 'a new episode logs once more');
   t.equal(r.s.status === 'closed', false);
 });
 

@@ -94,9 +94,18 @@ async function run(args: Record<string, unknown>, io: CommandIO): Promise<number
   };
   const onTerm = () => stop('SIGTERM');
   const onInt = () => stop('SIGINT');
+  // Last line of defence. Every connection's handling is guarded where it runs (a throw closes that
+  // connection: HG_ERR_CONNECTION_FAULT); anything that still escapes is a bug that must not take the
+  // whole site's mining offline, so it is logged with its stack and the daemon carries on.
+  const onEscaped = (e: unknown) => {
+    const err = e instanceof Error ? e : new Error(String(e));
+    log.error({ code: 'HG_ERR_INTERNAL', err: err.message, stack: err.stack }, 'unhandled error; the daemon carries on');
+  };
   process.on('SIGTERM', onTerm);
   process.on('SIGINT', onInt);
   process.on('SIGHUP', hup);
+  process.on('uncaughtException', onEscaped);
+  process.on('unhandledRejection', onEscaped);
   try {
     try {
       await daemon.start();
@@ -140,6 +149,8 @@ async function run(args: Record<string, unknown>, io: CommandIO): Promise<number
     process.off('SIGTERM', onTerm);
     process.off('SIGINT', onInt);
     process.off('SIGHUP', hup);
+    process.off('uncaughtException', onEscaped);
+    process.off('unhandledRejection', onEscaped);
   }
 }
 
