@@ -3,16 +3,20 @@
  * /healthz (live), /healthz?ready and /readyz (ready), /status (JSON).
  *
  * Safety: GET/HEAD only, no request bodies, small header and time limits,
- * a bad request never reaches more than a 4xx answer. With a bearer token
- * configured every path except the health checks needs it (compared in
- * constant time); without one it refuses a non-loopback address. The token
- * never reaches a log line.
+ * a bad request never reaches more than a 4xx answer. Connections are capped
+ * in total and per remote address at accept, before any token is checked
+ * (the caps must hold against whoever can reach the port): one host cannot
+ * take every slot with idle sockets, and a socket that never completes a
+ * request is closed within seconds. With a bearer token configured every path
+ * except the health checks needs it (compared in constant time); without one
+ * it refuses a non-loopback address. The token never reaches a log line.
  */
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
-import type net from 'node:net';
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { formatHostPort, type HostPort, isLoopback } from '../config/schema.js';
 import { hashrateOf } from '../session/stats.js';
 import type { JournalWriterStats } from '../journal/writer.js';
@@ -28,13 +32,38 @@ export const MIN_TOKEN_CHARS = 16;
 export const MAX_STATUS_WORKERS = 10_000;
 const LIMITS = Object.freeze({
   maxHeaderSize: 8 * 1024,
+  /** A socket must deliver a complete request head this soon after it opens (or after its last answer). */
   headersTimeoutMs: 5_000,
   requestTimeoutMs: 10_000,
+  /**
+   * An idle keep-alive socket is closed this long after its last answer (Node adds 1 s on its side,
+   * so a client told "timeout=5" gives up first: measured 6 s on Node 20).
+   */
   keepAliveTimeoutMs: 5_000,
+  /**
+   * How often Node's http server looks for sockets past headersTimeout / requestTimeout: it enforces
+   * them only on this tick (Node's default is 30 s, which would let an idle socket live 6× the 5 s
+   * headers timeout). 1 s keeps the overshoot under a second for the price of one cheap timer.
+   */
+  connectionsCheckingIntervalMs: 1_000,
+  /** Backstop for a socket with no traffic either way (e.g. a client that stops reading an answer). */
   idleSocketMs: 15_000,
+  /** Open connections in all; over it Node closes the socket at accept. */
   maxConnections: 64,
+  /**
+   * Open connections from one remote address (IPv6: one /64, what a single host is usually given).
+   * A Prometheus scraper holds one keep-alive connection, a curl or a health probe one more; 8 leaves
+   * room for a few of those per host while 8 hosts are needed to fill maxConnections.
+   */
+  maxConnectionsPerAddress: 8,
   maxRequestsPerSocket: 100,
+  /** Refusals closer together than this are one episode: logged once, at its start. */
+  refusalEpisodeGapMs: 60_000,
 });
+
+/** The admin endpoint's limits (docs/security.md lists them). */
+export type AdminLimits = { readonly [K in keyof typeof LIMITS]: number };
+export const ADMIN_LIMITS: AdminLimits = LIMITS;
 
 export interface AdminServerOptions {
   readonly listen: HostPort;
@@ -46,11 +75,23 @@ export interface AdminServerOptions {
   readonly metrics: Pick<Metrics, 'contentType' | 'metrics'>;
   readonly log: Logger;
   readonly now?: () => number;
+  /** Tests only: tighter limits (the defaults are ADMIN_LIMITS). */
+  readonly limits?: Partial<AdminLimits>;
+}
+
+/** Connections closed at accept because a cap was full, since the server started. */
+export interface AdminRefusals {
+  /** maxConnectionsPerAddress was reached for the connection's address. */
+  readonly perAddressCap: number;
+  /** maxConnections was reached. */
+  readonly totalCap: number;
 }
 
 export interface AdminServer {
   /** The bound address (port 0 resolved). */
   readonly address: HostPort;
+  /** Connections refused by the caps so far. */
+  refusals(): AdminRefusals;
   /** Stops listening and drops open connections. */
   close(): Promise<void>;
 }
@@ -197,6 +238,31 @@ export function buildStatus(source: AdminSource, now: number, maxWorkers = MAX_S
   };
 }
 
+/**
+ * The key a connection counts against for maxConnectionsPerAddress: the IPv4 address (IPv4-mapped
+ * IPv6 unwrapped, as a dual-stack listener reports it), or the /64 of an IPv6 address (a single host
+ * is routinely handed a whole /64, so a per-address cap on IPv6 would cap nothing). Null when the
+ * socket has no address (it is already closed).
+ */
+export function peerKey(address: string | undefined): string | null {
+  if (address === undefined || address === '') return null;
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
+  if (mapped !== null) return mapped[1]!;
+  const bare = address.split('%')[0]!; // zone index (fe80::1%eth0): same host
+  if (!net.isIPv6(bare)) return address;
+  const halves = bare.split('::');
+  const groups = (part: string | undefined): string[] => (part === undefined || part === '' ? [] : part.split(':'));
+  const head = groups(halves[0]);
+  const tail = groups(halves[1]);
+  // An embedded dotted IPv4 tail (::1.2.3.4) stands for two groups.
+  const tailWidth = tail.length + (tail.at(-1)?.includes('.') === true ? 1 : 0);
+  const full = halves.length === 2 ? [...head, ...Array<string>(8 - head.length - tailWidth).fill('0'), ...tail] : head;
+  return `${full
+    .slice(0, 4)
+    .map((g) => Number.parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
+}
+
 type Headers = Record<string, string | number>;
 
 function send(res: http.ServerResponse, status: number, body: string, headers: Headers = {}): void {
@@ -224,6 +290,7 @@ function clientErrorStatus(code: string | undefined): string {
 
 export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
   const { listen, source, metrics, log } = options;
+  const limits: AdminLimits = { ...LIMITS, ...options.limits };
   const now = options.now ?? Date.now;
   const where = formatHostPort(listen);
   const token = await loadAdminToken(options);
@@ -268,11 +335,11 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
 
   const server = http.createServer(
     {
-      maxHeaderSize: LIMITS.maxHeaderSize,
-      headersTimeout: LIMITS.headersTimeoutMs,
-      requestTimeout: LIMITS.requestTimeoutMs,
-      keepAliveTimeout: LIMITS.keepAliveTimeoutMs,
-      connectionsCheckingInterval: 1_000,
+      maxHeaderSize: limits.maxHeaderSize,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: limits.connectionsCheckingIntervalMs,
     },
     (req, res) => {
       handle(req, res).catch((e: unknown) => {
@@ -282,9 +349,51 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       });
     },
   );
-  server.maxConnections = LIMITS.maxConnections;
-  server.maxRequestsPerSocket = LIMITS.maxRequestsPerSocket;
-  server.setTimeout(LIMITS.idleSocketMs, (socket: net.Socket) => socket.destroy());
+  server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
+  server.setTimeout(limits.idleSocketMs, (socket: net.Socket) => socket.destroy());
+
+  // Connection caps. Both act at accept, before a byte is read, so they need no token: a socket
+  // over a cap is destroyed at once (no answer: writing one would be work done for the flood).
+  const refused = { perAddressCap: 0, totalCap: 0 };
+  let lastRefusalAt = Number.NEGATIVE_INFINITY;
+  const refuse = (reason: keyof typeof refused, peer: string | null): void => {
+    refused[reason]++;
+    // Once per episode, so a flood cannot turn into a log flood; values as fields.
+    const at = performance.now();
+    if (at - lastRefusalAt >= limits.refusalEpisodeGapMs)
+      log.warn(
+        {
+          reason,
+          peer,
+          maxConnections: limits.maxConnections,
+          maxConnectionsPerAddress: limits.maxConnectionsPerAddress,
+          refusedBefore: refused.perAddressCap + refused.totalCap - 1,
+        },
+        'admin: refusing connections over a cap',
+      );
+    lastRefusalAt = at;
+  };
+  // The total cap: Node closes the handle at accept (no Socket is made) and emits 'drop'.
+  server.maxConnections = limits.maxConnections;
+  server.on('drop', (d?: net.DropArgument) => refuse('totalCap', peerKey(d?.remoteAddress)));
+  // The per-address cap. Prepended so the socket is gone before the http layer sets it up; Node's
+  // http code copes with a socket destroyed under it (it is the same as a client that resets at once).
+  const open = new Map<string, number>(); // at most maxConnections keys: every key has an open socket
+  server.prependListener('connection', (socket: net.Socket) => {
+    const key = peerKey(socket.remoteAddress);
+    if (key === null) return void socket.destroy();
+    const n = open.get(key) ?? 0;
+    if (n >= limits.maxConnectionsPerAddress) {
+      socket.destroy();
+      return refuse('perAddressCap', key);
+    }
+    open.set(key, n + 1);
+    socket.once('close', () => {
+      const left = (open.get(key) ?? 1) - 1;
+      if (left > 0) open.set(key, left);
+      else open.delete(key);
+    });
+  });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
     log.debug({ code: err.code }, 'admin: unusable HTTP request');
     if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
@@ -309,6 +418,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   let closing: Promise<void> | null = null;
   return {
     address,
+    refusals: () => ({ ...refused }),
     close() {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
