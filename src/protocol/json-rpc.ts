@@ -264,23 +264,42 @@ export function readRpcError(error: JsonValue): RpcErrorInfo | null {
 
 /** What of a pool's error or result hashgate passes on to a miner unchanged. */
 export const RELAY_LIMITS = Object.freeze({
-  /** An error member (triple, object or string) encoding to more bytes than this is normalised. */
-  maxErrorBytes: 512,
-  /** Message text kept from a normalised error. */
+  /** Longest error message or string result passed on (a longer one is cut). */
   maxMessageChars: 256,
 });
 
+/** null, a boolean, a finite number or a string of at most RELAY_LIMITS.maxMessageChars characters. */
+function isRelayScalar(v: unknown): boolean {
+  return (
+    v === null ||
+    typeof v === 'boolean' ||
+    (typeof v === 'number' && Number.isFinite(v)) ||
+    (typeof v === 'string' && v.length <= RELAY_LIMITS.maxMessageChars)
+  );
+}
+
 /**
- * A pool's error as its miner gets it. Stratum pools send small triples such
- * as [23, "Low difficulty share", null]; those pass unchanged (house style:
- * relay the pool's own error). Anything that encodes to more than
- * RELAY_LIMITS.maxErrorBytes becomes [code or 20, message cut short, null],
- * so no miner's line buffer is flooded through hashgate. Safe to call on any
- * value classifyLine produced (its depth is bounded).
+ * A pool's error as its miner gets it. The shapes pools really send pass
+ * unchanged (house style: relay the pool's own error): a Stratum triple of
+ * scalars such as [23, "Low difficulty share", null], a JSON-RPC 2.0
+ * {code, message, data} of scalars, a short string. Anything else (nested
+ * data, long text, odd members) becomes [code or 20, message cut short,
+ * null]. The check looks one level deep and never recurses, so it is safe on
+ * any value, however deep.
  */
 export function relayableError(error: JsonValue): JsonValue {
   if (error === null || error === undefined) return null;
-  if (JSON.stringify(error).length <= RELAY_LIMITS.maxErrorBytes) return error;
+  if (typeof error === 'string' && error.length <= RELAY_LIMITS.maxMessageChars) return error;
+  if (Array.isArray(error) && error.length <= 3 && error.every(isRelayScalar)) return error;
+  if (isObject(error)) {
+    const keys = Object.keys(error);
+    if (
+      keys.length <= 3 &&
+      keys.every((k) => k === 'code' || k === 'message' || k === 'data') &&
+      keys.every((k) => isRelayScalar(error[k]))
+    )
+      return error;
+  }
   const info = readRpcError(error);
   const message = info?.message ?? 'unknown error';
   return [info?.code ?? StratumErrorCode.Other, message.slice(0, RELAY_LIMITS.maxMessageChars), null];

@@ -180,6 +180,8 @@ export class MinerSession {
   overLimit = 0;
   /** mining.authorize requests sent to the pool on this connection (bounded, see SESSION_LIMITS). */
   #authorizeAttempts = 0;
+  /** Worker names whose authorize is at the pool now (they count towards maxWorkers). */
+  readonly #authorizing = new Set<string>();
   /** The last mining.suggest_difficulty the miner sent: replayed to a new pool after failover. */
   #suggestedDifficulty: number | null = null;
   blocks = 0;
@@ -477,13 +479,16 @@ export class MinerSession {
       return;
     }
     const maxWorkers = this.#o.maxWorkers ?? SESSION_LIMITS.defaultMaxWorkers;
-    if (this.#authorized.size >= maxWorkers) return refuse(SESSION_ERRORS.tooManyWorkers, 'too many workers');
+    if (this.#authorized.size + this.#authorizing.size >= maxWorkers && !this.#authorizing.has(user)) {
+      return refuse(SESSION_ERRORS.tooManyWorkers, 'too many workers');
+    }
     if (this.#authorizeAttempts >= maxWorkers * SESSION_LIMITS.authorizeAttemptsPerWorker) {
       return refuse(SESSION_ERRORS.tooManyAuthorizes, 'too many authorize requests');
     }
     this.#authorizeAttempts++;
+    this.#authorizing.add(user);
     this.#task(
-      this.#holding(() => this.#relayAuthorize(id, user, password)),
+      this.#holding(() => this.#relayAuthorize(id, user, password)).finally(() => this.#authorizing.delete(user)),
       'authorize',
     );
   }
