@@ -572,11 +572,13 @@ export class Daemon {
     const started = Date.now();
     for (const s of this.#servers) s.close();
     // 1. Stop taking submits and let the ones already at the pool get their answers relayed (miners
-    //    honour client.reconnect at once, so it must not go out before those answers).
+    //    honour client.reconnect at once, so it must not go out before those answers). A slow pool gets
+    //    most of the deadline: a share it accepts after we stop waiting is journaled "unknown"
+    //    (docs/operations.md says how to reconcile those). Closing needs little: a fifth, at most 1 s.
     const drained = Promise.all([...this.#conns].map((c) => c.session.drain()));
     let timer: NodeJS.Timeout | undefined;
     const until = (ms: number) => new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, ms))));
-    await Promise.race([drained, until(deadline / 2)]);
+    await Promise.race([drained, until(deadline - Math.min(1000, deadline / 5))]);
     clearTimeout(timer);
     // 2. Tell every miner to reconnect (another proxy, or this one after a restart), close the miner
     //    sides and wait for them for the rest of the deadline, then force what is left.

@@ -115,3 +115,25 @@ t.test('graceful stop: a submit already at the pool is answered and journaled be
   t.equal(shares.length, 1);
   t.equal(shares[0]!.pv, 'accepted', 'the journal has the pool verdict, not "unknown"');
 });
+
+t.test('graceful stop with a slow pool: answers that come within the deadline (past half of it) are still journaled', async (t) => {
+  // Issue 9: with the pool answering in 8 s, shares it accepted were journaled "unknown" because the
+  // drain gave up at half the deadline. Now it waits until the last fifth (at most 1 s) of it.
+  // Difficulty 1e6: the sim miner finds nothing until the test lowers it, after the handshake.
+  const p = await pool(t, { difficulty: 1e6 });
+  const { port, daemon, journal } = await startDaemon(t, [p.port], { 'shutdown-deadline-ms': 10_000 });
+  const m = await miner(t, port, { maxShares: 1, reconnectAttempts: 0, requestTimeoutMs: 20_000 });
+  await m.waitFor(() => m.currentJob !== undefined, 5000, 'the first job');
+  p.behavior.answerDelayMs = 6000; // the handshake was quick; the share's answer is slow
+  p.setDifficulty(1e-9);
+  await until(() => daemon.sessions()[0]?.inflightSubmits === 1, 5000, 'the submit is at the pool');
+  const stopping = daemon.stop();
+  await m.waitFor(() => m.stats.accepted === 1, 15_000, 'the slow answer reaches the miner during shutdown');
+  await stopping;
+  t.equal(m.stats.accepted, 1);
+  const shares = records(journal!).filter((r) => r.t === 'share');
+  t.same(
+    shares.map((r) => r.pv),
+    ['accepted'],
+  );
+});
