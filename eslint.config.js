@@ -1,6 +1,8 @@
 // ESLint (lint) + Prettier (format): pure-JS tools, so `npm ci` installs them on
 // any platform from the lock file (biome's per-platform binaries could not be
-// locked from this registry).
+// locked from this registry). Which layer may import which is not here: the layer
+// map and its rules are in .dependency-cruiser.mjs (docs/architecture.md). This file
+// keeps packages where they belong.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -11,6 +13,12 @@ const purePaths = ['node:net', 'node:fs', 'node:fs/promises', 'node:http', 'node
 }));
 const LOG = { name: 'pino', message: 'Log through src/util/log.ts (one log module; redaction lives there).' };
 const REDIS = { name: 'ioredis', message: 'Redis goes through src/throttle/redis.ts (the one Redis adapter, DESIGN.md layers).' };
+// The config is validated before logging starts and loads no sockets (docs/architecture.md).
+const CONFIG = 'The config layer has no logger and no sockets (docs/architecture.md): log levels are in ../util/log-levels.js.';
+const configPaths = ['node:net', 'node:http', 'node:child_process', 'ioredis', 'pino', '../util/log.js'].map((name) => ({
+  name,
+  message: CONFIG,
+}));
 // hashgate's Redis adapter, and the demo's and bench's stand-ins for the site's scheduler (the outside world's side of Redis).
 const REDIS_FILES = ['src/throttle/redis.ts', 'src/demo/redis-writer.ts', 'src/bench/throttle.ts'];
 
@@ -36,17 +44,8 @@ export default tseslint.config(
   },
   { files: REDIS_FILES, rules: { 'no-restricted-imports': ['error', { paths: [LOG] }] } },
   {
-    // The simulators are the yardstick the proxy is measured against: they must not share its code.
-    files: ['src/sim/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        { patterns: [{ group: ['../*'], message: 'src/sim is independent of the rest of src/ (node:crypto only).' }] },
-      ],
-    },
-  },
-  {
-    files: ['src/work/**/*.ts', 'src/protocol/**/*.ts', 'src/util/hex.ts', 'src/util/errors.ts'],
+    files: ['src/work/**/*.ts', 'src/protocol/**/*.ts', 'src/util/hex.ts', 'src/util/errors.ts', 'src/util/log-levels.ts'],
     rules: { 'no-restricted-imports': ['error', { paths: purePaths }] },
   },
+  { files: ['src/config/**/*.ts'], rules: { 'no-restricted-imports': ['error', { paths: configPaths }] } },
 );

@@ -15,13 +15,13 @@
  */
 
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { JournalWriterStats } from '../journal/writer.js';
+import { REJECT_REASONS } from '../protocol/stratum-errors.js';
 import type { RigStatus, ThrottleStatus } from '../throttle/types.js';
-import { REJECT_REASONS } from '../work/reasons.js';
 import {
   type AdminSource,
   DISCONNECT_REASONS,
   DRIVER_KINDS,
+  type JournalStats,
   type MetricsRecorder,
   POOL_ANSWERS,
   type PoolAnswer,
@@ -210,7 +210,7 @@ export class Metrics implements MetricsRecorder {
     ]);
 
     // Journal
-    const jc = (name: string, help: string, read: (j: JournalWriterStats) => number) =>
+    const jc = (name: string, help: string, read: (j: JournalStats) => number) =>
       this.#snapshotCounter(name, help, [], () => {
         const j = src.journal();
         return [[{}, j === null ? 0 : read(j)]];

@@ -18,13 +18,12 @@ import http from 'node:http';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { formatHostPort, type HostPort, isLoopback } from '../config/schema.js';
-import { hashrateOf } from '../session/stats.js';
-import type { JournalWriterStats } from '../journal/writer.js';
 import type { ThrottleStatus } from '../throttle/types.js';
 import { HashgateError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
+import { hashrateOf } from '../work/worker-stats.js';
 import type { Metrics } from './metrics.js';
-import type { AdminCounters, AdminSource, PoolView, Readiness } from './types.js';
+import type { AdminCounters, AdminSource, JournalStats, PoolView, Readiness } from './types.js';
 
 /** Tokens shorter than this are refused (same floor as the config schema's admin.token). */
 export const MIN_TOKEN_CHARS = 16;
@@ -178,7 +177,7 @@ export interface StatusDocument {
     readonly workers: readonly WorkerStatusRow[];
     readonly workersOmitted: number;
   };
-  readonly journal: JournalWriterStats | null;
+  readonly journal: JournalStats | null;
   readonly throttle: ThrottleStatus | null;
 }
 

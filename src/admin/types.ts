@@ -7,15 +7,17 @@
  *   daemon wiring --AdminSource--> metrics collect() / server handlers
  *   session, throttle actuator --MetricsRecorder hooks--> counters, histogram
  *
+ * The admin layer owns these shapes (an adapter imports no session, no
+ * daemon and no other adapter, docs/architecture.md): the daemon's counters,
+ * its sessions and the journal writer's stats each satisfy them as they are,
+ * which TypeScript checks where the daemon builds its AdminSource.
+ *
  * Pure types and constants, no I/O.
  */
 
-import type { DaemonCounters } from '../daemon/daemon.js';
-import type { JournalWriterStats } from '../journal/writer.js';
-import type { SessionStatus } from '../session/session.js';
-import type { WorkerStats } from '../session/stats.js';
+import { REJECT_REASONS, type RejectReason } from '../protocol/stratum-errors.js';
 import type { DriverKind, RigAlert, RigPowerState, ThrottleMode, ThrottleStatus } from '../throttle/types.js';
-import { REJECT_REASONS, type RejectReason } from '../work/reasons.js';
+import type { WorkerStats } from '../work/worker-stats.js';
 
 // ---------------------------------------------------------------------------
 // Bounded label vocabularies (every value is exported from the first scrape, so rate() works at once)
@@ -31,7 +33,14 @@ export const THROTTLE_MODES = [
   'off',
 ] as const satisfies readonly ThrottleMode[];
 
-export const SESSION_STATUSES = ['connected', 'subscribed', 'authorized', 'closed'] as const satisfies readonly SessionStatus[];
+/**
+ * The statuses of a miner session (connected → subscribed → authorized → closed), as /status and
+ * hashgate_sessions{status} name them. The session's own status type must fit this list: the daemon
+ * hands `MinerSession.status` over as a SessionView's `status`, so a status added there and not here
+ * fails to compile.
+ */
+export const SESSION_STATUSES = ['connected', 'subscribed', 'authorized', 'closed'] as const;
+export type SessionStatus = (typeof SESSION_STATUSES)[number];
 
 export const RIG_STATES = ['running', 'reduced', 'curtailed'] as const satisfies readonly RigPowerState['kind'][];
 
@@ -43,7 +52,6 @@ export const DRIVER_KINDS = ['luxos', 'esp-miner', 'stratum'] as const satisfies
 type Covers<U, L extends readonly unknown[]> = [Exclude<U, L[number]>] extends [never] ? true : never;
 const _coverage: readonly true[] = [
   true satisfies Covers<ThrottleMode, typeof THROTTLE_MODES>,
-  true satisfies Covers<SessionStatus, typeof SESSION_STATUSES>,
   true satisfies Covers<RigPowerState['kind'], typeof RIG_STATES>,
   true satisfies Covers<RigAlert, typeof RIG_ALERTS>,
   true satisfies Covers<DriverKind, typeof DRIVER_KINDS>,
@@ -69,28 +77,44 @@ export type PoolAnswer = (typeof POOL_ANSWERS)[number];
 // ---------------------------------------------------------------------------
 // What the admin endpoint reads
 
-/** The daemon counters the admin endpoint exports. `Daemon.counters` satisfies it as is. */
-export type AdminCounters = Readonly<
-  Pick<
-    DaemonCounters,
-    | 'connections'
-    | 'active'
-    | 'refusedTotalCap'
-    | 'refusedPerIpCap'
-    | 'refusedNoPool'
-    | 'authorizeTimeouts'
-    | 'oversizedLines'
-    | 'droppedForGarbage'
-    | 'floodDisconnects'
-    | 'overLimitDisconnects'
-    | 'connectionFaults'
-    | 'noPoolDisconnects'
-    | 'rateLimitedSubmits'
-    | 'blocks'
-    | 'noPoolReachable'
-    | 'noPoolEpisodes'
-  >
->;
+/**
+ * The daemon counters the admin endpoint exports (their meaning: DaemonCounters in
+ * src/daemon/daemon.ts, docs/metrics.md). `Daemon.counters` satisfies it as is.
+ */
+export interface AdminCounters {
+  readonly connections: number;
+  readonly active: number;
+  readonly refusedTotalCap: number;
+  readonly refusedPerIpCap: number;
+  readonly refusedNoPool: number;
+  readonly authorizeTimeouts: number;
+  readonly oversizedLines: number;
+  readonly droppedForGarbage: number;
+  readonly floodDisconnects: number;
+  readonly overLimitDisconnects: number;
+  readonly connectionFaults: number;
+  readonly noPoolDisconnects: number;
+  readonly rateLimitedSubmits: number;
+  readonly blocks: number;
+  readonly noPoolReachable: number;
+  readonly noPoolEpisodes: number;
+}
+
+/** The journal writer's stats as /status and /metrics read them. `JournalWriter.stats` satisfies it as is. */
+export interface JournalStats {
+  readonly records: number;
+  readonly bytes: number;
+  readonly jobsWritten: number;
+  readonly writeErrors: number;
+  readonly dropped: number;
+  readonly pendingShares: number;
+  readonly forcedVerdicts: number;
+  readonly lateVerdicts: number;
+  /** Files opened (the first, each reopen and each rotation). */
+  readonly files: number;
+  /** Size rotations done. */
+  readonly rotations: number;
+}
 
 /**
  * One live miner session as the admin endpoint sees it. A `MinerSession` has every field but
@@ -143,7 +167,7 @@ export interface AdminSource {
   /** Null while the throttle is not running (throttle.enabled false): hashgate_throttle_mode{mode="off"} is 1. */
   throttle(): ThrottleStatus | null;
   /** The journal writer's stats (`Daemon.journal?.stats ?? null`); null while journaling is off. */
-  journal(): JournalWriterStats | null;
+  journal(): JournalStats | null;
   /** Listening and a pool connected (or still within failover.poolLossGraceMs); see evaluateReadiness. */
   ready(): Readiness;
 }

@@ -28,11 +28,12 @@ import {
   type ShareRecord,
 } from '../journal/format.js';
 import type { LineSink } from '../journal/reader.js';
+import type { ShareSubmit } from '../protocol/work-types.js';
 import type { ErrorCode } from '../util/errors.js';
 import { parseU32BE } from '../util/hex.js';
 import { type PreparedJob, prepareJob } from '../work/job.js';
 import { JobStore, type JobStoreLimits } from '../work/job-store.js';
-import { type ShareContext, type ShareSubmit, type ShareVerdict, validateShare } from '../work/validate-share.js';
+import { type ShareContext, type ShareVerdict, validateShare } from '../work/validate-share.js';
 import { globToRegExp, mergeStats, newWorkerStats, OTHER_WORKERS, sortReasons, type WorkerStats } from './stats.js';
 
 export type ValidateShareFn = (store: JobStore, ctx: ShareContext, submit: ShareSubmit) => ShareVerdict;

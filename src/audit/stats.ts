@@ -3,7 +3,7 @@
  * merge (workers pooled past the cap, shards of a parallel audit, totals).
  */
 
-import { REJECT_REASONS } from '../work/reasons.js';
+import { REJECT_REASONS } from '../protocol/stratum-errors.js';
 
 /** The row that pools workers past the cap. */
 export const OTHER_WORKERS = '(other workers)';

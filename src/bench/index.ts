@@ -3,6 +3,7 @@
  * measured in the same run.
  *
  *   node dist/bench/index.js [--quick] [--json] [--no-proxy | --proxy-only] [--no-throttle | --throttle-only]
+ *                            [--no-memory | --memory-only]
  *
  * --quick       short budgets (a smoke run; numbers are noisy)
  * --json        one JSON document on stdout instead of the table
@@ -10,6 +11,10 @@
  * --proxy-only  run only the proxy bench (--proxy, the default, runs it with the others)
  * --no-throttle skip the throttle reaction bench (private redis-server, about 30 s)
  * --throttle-only  run only the throttle reaction bench
+ * --no-memory   skip the memory-at-start bench (the built `hashgate run`, no miner, a few seconds)
+ * --memory-only    run only the memory-at-start bench
+ *
+ * Several --*-only flags run each of the benches they name.
  *
  * Exit code 0 whatever the PASS/FAIL column says (speed is information,
  * not a build gate); 1 when a variant disagrees with validateShare, since
@@ -21,6 +26,7 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { BenchRow } from './harness.js';
 import { benchProxy } from './proxy.js';
+import { benchStartMemory } from './start-memory.js';
 import { benchThrottle } from './throttle.js';
 import { BenchDisagreementError, type BenchOptions, benchValidate } from './validate.js';
 
@@ -122,10 +128,12 @@ async function loadAuditBench(): Promise<AuditBench | undefined> {
 async function main(argv: readonly string[]): Promise<number> {
   const options: BenchOptions = { quick: argv.includes('--quick') };
   const json = argv.includes('--json');
-  const throttleOnly = argv.includes('--throttle-only');
-  const proxyOnly = argv.includes('--proxy-only');
-  const proxy = !throttleOnly && (proxyOnly || !argv.includes('--no-proxy'));
-  const throttle = throttleOnly || (!proxyOnly && !argv.includes('--no-throttle'));
+  // With any --X-only flag, exactly the benches named by one; otherwise all but the --no-X ones.
+  const only = ['proxy', 'throttle', 'memory'].filter((b) => argv.includes(`--${b}-only`));
+  const wanted = (b: string) => (only.length > 0 ? only.includes(b) : !argv.includes(`--no-${b}`));
+  const proxy = wanted('proxy');
+  const throttle = wanted('throttle');
+  const memory = wanted('memory');
   const m = machine();
   const say = (s: string) => {
     // With --json, progress goes to stderr so stdout stays one JSON document.
@@ -137,7 +145,7 @@ async function main(argv: readonly string[]): Promise<number> {
 
   const rows: BenchRow[] = [];
   try {
-    if (!proxyOnly && !throttleOnly) {
+    if (only.length === 0) {
       rows.push(...benchValidate(options));
       const audit = await loadAuditBench();
       if (audit === undefined) say('audit bench not available (src/bench/audit.ts not built)\n');
@@ -145,6 +153,7 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     if (proxy) rows.push(...(await benchProxy({ ...options, say })));
     if (throttle) rows.push(...(await benchThrottle({ ...options, say })));
+    if (memory) rows.push(...(await benchStartMemory({ ...options, say })));
   } catch (err) {
     if (err instanceof BenchDisagreementError) {
       process.stderr.write(`bench aborted: implementations disagree, numbers would be meaningless\n${err.message}\n`);

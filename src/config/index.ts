@@ -27,7 +27,6 @@ export {
   formatHostPort,
   type HostPort,
   type ListenAddress,
-  type ParseResult,
   type PoolConfig,
   type PoolEndpoint,
   parseHostPort,
@@ -35,3 +34,4 @@ export {
   WORKER_MODES,
   type WorkerMode,
 } from './schema.js';
+export type { ParseResult } from './zod-helpers.js';

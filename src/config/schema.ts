@@ -6,9 +6,9 @@
  */
 
 import * as z from 'zod';
-import { LOG_LEVELS } from '../util/log.js';
+import { LOG_LEVELS } from '../util/log-levels.js';
 import { DefaultRigSchema, DEFAULT_RIG, RigEntrySchema, THROTTLE_DEFAULTS, ThrottleSchema } from './throttle-schema.js';
-import { bool, int, num, objectError, parsed, section } from './zod-helpers.js';
+import { bool, int, num, objectError, type ParseResult, parsed, section } from './zod-helpers.js';
 
 /** Recursively freezes a value in place and returns it. */
 export function deepFreeze<T>(value: T): T {
@@ -80,8 +80,6 @@ export interface HostPort {
   readonly host: string;
   readonly port: number;
 }
-
-export type ParseResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly message: string };
 
 const HOST_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$/;
 const IPV6_BODY = /^[0-9A-Fa-f:.]+(?:%[A-Za-z0-9_.-]+)?$/;

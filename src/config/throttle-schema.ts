@@ -4,8 +4,8 @@
  * Reference: docs/throttling.md, docs/drivers.md, docs/configuration.md.
  */
 
-import { isIP } from 'node:net';
 import * as z from 'zod';
+import { parseIp } from '../throttle/inventory.js';
 import { bool, int, num, objectError, section } from './zod-helpers.js';
 
 const SECOND = 1000;
@@ -138,11 +138,15 @@ export const ThrottleSchema = section({
   }),
 });
 
-/** "10.0.1.0/24", "10.0.1.7" (= /32), "fd00::/64". */
+/**
+ * "10.0.1.0/24", "10.0.1.7" (= /32), "fd00::/64". The address is read by the throttle core's parser
+ * (no node:net in the config layer), which accepts exactly what node's net.isIP accepts
+ * (test/config/schema.test.ts checks the two against each other).
+ */
 export function parseCidr(text: string): { readonly address: string; readonly prefix: number; readonly family: 4 | 6 } | null {
   const [addr, bits, extra] = text.split('/');
   if (addr === undefined || extra !== undefined) return null;
-  const family = isIP(addr);
+  const family = parseIp(addr)?.family ?? 0;
   if (family === 0) return null;
   const max = family === 4 ? 32 : 128;
   const prefix = bits === undefined ? max : /^\d{1,3}$/.test(bits) ? Number(bits) : -1;

@@ -5,7 +5,9 @@
  */
 
 import * as z from 'zod';
-import type { ParseResult } from './schema.js';
+
+/** What a string parser of the config (host:port, pool URL) returns: the value, or a message for the problem list. */
+export type ParseResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly message: string };
 
 // One refinement per number (not z.int(), whose failure aborts the parse and would hide the cross-field
 // checks below): every problem is reported, once, with the option's range.

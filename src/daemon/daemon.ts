@@ -15,7 +15,7 @@ import { createSession, type MinerSession } from '../session/session.js';
 import { createPoolUpstream, type PoolUpstream } from '../upstream/pool-upstream.js';
 import { HashgateError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
-import { StratumErrorCode } from '../work/reasons.js';
+import { StratumErrorCode } from '../protocol/stratum-errors.js';
 import type { AdminCounters, AdminSource, MetricsRecorder, PoolView, SessionView } from '../admin/types.js';
 import { evaluateReadiness } from '../admin/server.js';
 import { ThrottleController, type Fleet, type FleetSession, type SignalSource, type StatusSink } from '../throttle/controller.js';
@@ -581,7 +581,11 @@ export class Daemon {
     await Promise.race([drained, until(deadline - Math.min(1000, deadline / 5))]);
     clearTimeout(timer);
     // 2. Tell every miner to reconnect (another proxy, or this one after a restart), close the miner
-    //    sides and wait for them for the rest of the deadline, then force what is left.
+    //    sides and wait for them for the rest of the deadline, then force what is left. The sessions end
+    //    first (their pool connections close, the miners' lines are ignored): a write after end() (a pool
+    //    notify, the answer to a request still at the pool, a reply to the miner) fails and destroys the
+    //    socket, and the proxy would not wait for a miner that keeps its side open.
+    for (const c of this.#conns) c.session.close('shutdown');
     const reconnect = encodeReconnect({ type: 'reconnect', id: null, host: null, port: null, waitSeconds: null });
     const closed = [...this.#conns].map(
       (c) =>

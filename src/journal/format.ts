@@ -7,10 +7,10 @@
  * a bad line comes back as a value naming the field.
  */
 
+import { REJECT_REASONS, type RejectReason } from '../protocol/stratum-errors.js';
 import type { ErrorCode } from '../util/errors.js';
 import { isHex } from '../util/hex.js';
 import { JOB_LIMITS } from '../work/job.js';
-import { REJECT_REASONS, type RejectReason } from '../work/reasons.js';
 
 /** The format version this hashgate writes and reads. */
 export const JOURNAL_FORMAT_VERSION = 1;

@@ -14,11 +14,12 @@
  */
 
 import { rename } from 'node:fs/promises';
+import type { RejectReason } from '../protocol/stratum-errors.js';
+import type { ShareSubmit, StratumJob } from '../protocol/work-types.js';
 import { encodeHex, formatU32BE } from '../util/hex.js';
-import { prepareJob, type StratumJob } from '../work/job.js';
+import { prepareJob } from '../work/job.js';
 import { JobStore, type JobStoreLimits } from '../work/job-store.js';
-import type { RejectReason } from '../work/reasons.js';
-import { type ShareSubmit, validateShare } from '../work/validate-share.js';
+import { validateShare } from '../work/validate-share.js';
 import type { PoolVerdict } from './format.js';
 import { createJournalWriter, type PendingShare } from './writer.js';
 

@@ -32,9 +32,9 @@
  */
 
 import { createWriteStream, existsSync, fstatSync, openSync, renameSync, type WriteStream } from 'node:fs';
+import type { StratumJob } from '../protocol/work-types.js';
 import { formatU32BE } from '../util/hex.js';
 import { VERSION } from '../version.js';
-import type { StratumJob } from '../work/job.js';
 import { DEFAULT_JOB_STORE_LIMITS, type JobStoreLimits } from '../work/job-store.js';
 import type { ShareVerdict } from '../work/validate-share.js';
 import { DEFAULT_NTIME_WINDOW_SECONDS } from '../work/validate-share.js';

@@ -1,7 +1,8 @@
 /**
  * The protocol codec: line framing with a size cap, the JSON-RPC envelope,
- * and typed Stratum V1 messages in both directions. No sockets, no pools,
- * no Redis: bytes and strings in, values out.
+ * typed Stratum V1 messages in both directions, the wire shapes of jobs and
+ * shares, and the Stratum error codes. No sockets, no pools, no Redis: bytes
+ * and strings in, values out.
  */
 
 export * from './json-rpc.js';
@@ -10,3 +11,5 @@ export * from './messages.js';
 export * from './miner.js';
 export * from './pool.js';
 export * from './pool-results.js';
+export * from './stratum-errors.js';
+export * from './work-types.js';

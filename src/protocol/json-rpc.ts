@@ -26,7 +26,7 @@
  * deep array in one 10 KB line used to crash the daemon there).
  */
 
-import { StratumErrorCode } from '../work/reasons.js';
+import { StratumErrorCode } from './stratum-errors.js';
 
 export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
 
@@ -242,7 +242,7 @@ export function readRpcError(error: JsonValue): RpcErrorInfo | null {
   if (Array.isArray(error)) {
     const [code, message, data] = error as readonly JsonValue[];
     return {
-      code: typeof code === 'number' ? code : null,
+      code: typeof code === 'number' && Number.isFinite(code) ? code : null,
       message: typeof message === 'string' ? message : 'unknown error',
       data: data ?? null,
     };
@@ -251,7 +251,7 @@ export function readRpcError(error: JsonValue): RpcErrorInfo | null {
     const code = error.code;
     const message = error.message;
     return {
-      code: typeof code === 'number' ? code : null,
+      code: typeof code === 'number' && Number.isFinite(code) ? code : null,
       message: typeof message === 'string' ? message : 'unknown error',
       data: error.data ?? null,
     };

@@ -8,7 +8,6 @@
  */
 
 import { formatU32BE } from '../util/hex.js';
-import { StratumErrorCode } from '../work/reasons.js';
 import {
   classifyLine,
   encodeErrorResponse,
@@ -20,6 +19,7 @@ import {
   rpcErrorTriple,
   type StratumErrorTriple,
 } from './json-rpc.js';
+import { StratumErrorCode } from './stratum-errors.js';
 
 // ------------------------------------------------------------ wire types
 

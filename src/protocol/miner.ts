@@ -25,7 +25,6 @@
  * malformed share as a value (reason "malformed") so it is journaled.
  */
 
-import type { ShareSubmit } from '../work/validate-share.js';
 import {
   encodeErrorResponse,
   encodeNotification,
@@ -52,6 +51,7 @@ import {
   readOptionalString,
   readString,
 } from './messages.js';
+import type { ShareSubmit } from './work-types.js';
 
 // ----------------------------------------------------------------- types
 

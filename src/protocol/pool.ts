@@ -22,7 +22,6 @@
  * Responses to the proxy's own requests are typed in pool-results.ts.
  */
 
-import type { StratumJob } from '../work/job.js';
 import {
   encodeNotification,
   encodeRequest,
@@ -69,6 +68,7 @@ import {
   type SubmitResultMessage,
   type SubscribeResultMessage,
 } from './pool-results.js';
+import type { StratumJob } from './work-types.js';
 
 // ----------------------------------------------------------------- types
 

@@ -1,4 +1,3 @@
 /** One miner's Stratum session: state machine, share checks, relay, stats. */
 
 export * from './session.js';
-export * from './stats.js';

@@ -5,9 +5,9 @@
  * of them, so it can be driven in tests with fakes.
  */
 
-import type { RejectReason } from '../work/reasons.js';
-import type { StratumJob } from '../work/job.js';
-import type { ShareSubmit, ShareVerdict } from '../work/validate-share.js';
+import type { RejectReason } from '../protocol/stratum-errors.js';
+import type { ShareSubmit, StratumJob } from '../protocol/work-types.js';
+import type { ShareVerdict } from '../work/validate-share.js';
 
 /** The pool side of one session: the upstream's own contract (src/upstream/types.ts), under the session's names. */
 export type {

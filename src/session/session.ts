@@ -6,140 +6,46 @@
  *
  * Status: connected → subscribed → authorized → closed (one `setStatus`).
  *
- * Replies go out in the order of the miner's requests (./reply-order.ts).
- * Shares go through the submit pipeline (./submit.ts) after the flood limit
- * (./submit-limit.ts). A failover replays the handshake (#replay). Peer
- * input is bounded (SESSION_LIMITS, docs/security.md), and a throw in this
- * connection's handling closes this connection only (#fault).
+ * The parts, each in its own module:
+ * - replies leave in the order of the miner's requests (./reply-order.ts);
+ * - the handshake is relayed with typed params and replayed after a failover
+ *   (./handshake.ts), workers and authorize limits in ./workers.ts;
+ * - the work the miner was given and what shares are checked against
+ *   (./miner-work.ts);
+ * - shares: the flood limit (./submit-limit.ts), then check, record,
+ *   forward, settle, answer (./submit.ts).
+ * Peer input is bounded (SESSION_LIMITS, docs/security.md), and a throw in
+ * this connection's handling closes this connection only (#fault).
+ *
+ * Size: about 480 lines, over the house's ~400. What is left here is the
+ * state machine itself (status, dispatch of miner lines and pool events,
+ * the hold queue, faults and limits), whose handlers share its state; every
+ * part that stands alone is in the modules above.
  */
 
-import {
-  encodeErrorResponse,
-  encodeResponse,
-  type JsonValue,
-  OVER_LIMIT_REASONS,
-  type RpcId,
-  relayableError,
-  relayableResult,
-  classifyLine,
-} from '../protocol/json-rpc.js';
-import { clipText, encodeProtocolError, PEER_STRING_LIMITS } from '../protocol/messages.js';
-import {
-  authorizeParams,
-  type ConfigureMessage,
-  configureParams,
-  MINER_METHODS,
-  parseMinerMessage,
-  type SubmitMessage,
-  subscribeParams,
-} from '../protocol/miner.js';
-import { encodePoolMessage, parsePoolResponse } from '../protocol/pool.js';
-import { encodeConfigureResult, encodeSubscribeResult } from '../protocol/pool-results.js';
-import type { Logger } from '../util/log.js';
+import { encodeResponse, OVER_LIMIT_REASONS, type RpcId, classifyLine } from '../protocol/json-rpc.js';
+import { clipText, encodeProtocolError } from '../protocol/messages.js';
+import { parseMinerMessage, type SubmitMessage, subscribeParams } from '../protocol/miner.js';
+import { encodePoolMessage } from '../protocol/pool.js';
 import { truncateForLog } from '../util/log.js';
 import { JobCache } from '../work/job-cache.js';
-import { JobStore, type JobStoreLimits } from '../work/job-store.js';
-import { StratumErrorCode } from '../work/reasons.js';
-import type { PoolEvent, PoolLink, PoolNotice, PoolReply, SessionMetrics, ShareRecorder } from './ports.js';
+import { errorReply, Handshake } from './handshake.js';
+import { MinerWork } from './miner-work.js';
+import type { PoolEvent, PoolLink, PoolNotice } from './ports.js';
 import { ReplyOrder, type ReplySlot } from './reply-order.js';
-import { createWorkerStats, type WorkerStats } from './stats.js';
-import { noAnswerError, SUBMIT_ERRORS, SubmitPipeline } from './submit.js';
+import { createWorkerStats, type WorkerStats } from '../work/worker-stats.js';
+import { SESSION_ERRORS, SESSION_LIMITS, type SessionOptions, type SessionStatus } from './options.js';
+import { SubmitPipeline } from './submit.js';
 import { SubmitLimiter } from './submit-limit.js';
+import { Workers } from './workers.js';
+
+export { SESSION_ERRORS, SESSION_LIMITS, type SessionOptions, type SessionStatus, type WorkerRewrite } from './options.js';
 
 /** One prepared copy of each distinct job for all sessions of the process (see JobCache). */
 const SHARED_JOB_CACHE = new JobCache();
 
-export type SessionStatus = 'connected' | 'subscribed' | 'authorized' | 'closed';
-
-export interface WorkerRewrite {
-  /** passthrough: the miner's user/password go to the pool; account: pool account + separator + rig name. */
-  readonly mode: 'passthrough' | 'account';
-  readonly separator: string;
-}
-
-export interface SessionOptions {
-  readonly id: string;
-  readonly peer?: string;
-  readonly upstream: PoolLink;
-  /** Where prepared jobs are interned (default: one cache for the whole process). */
-  readonly jobCache?: JobCache;
-  /** Writes one line (ending in "\n") to the miner. */
-  readonly send: (line: string) => void;
-  /** Asks the transport to close the miner's connection. */
-  readonly close: (reason: string) => void;
-  readonly log: Logger;
-  readonly now?: () => number;
-  /** Where jobs, shares and verdicts are recorded (the journal), or none. */
-  readonly journal?: ShareRecorder | null;
-  readonly worker?: WorkerRewrite;
-  readonly forwardRejected?: boolean;
-  readonly ntimeWindowSeconds?: number;
-  readonly jobStoreLimits?: Partial<JobStoreLimits>;
-  readonly onStatus?: (status: SessionStatus) => void;
-  readonly onBlock?: () => void;
-  /**
-   * Submit flood limit (./submit-limit.ts): `submitsPerSecond` sustained, `submitBurst` at once.
-   * Undefined rate = no limit. Over-limit submits get [20, "rate limited", null] without hashing.
-   */
-  readonly submitsPerSecond?: number;
-  readonly submitBurst?: number;
-  /** An excess of over-limit submits above floodFactor × submitBurst disconnects the miner (default 10). */
-  readonly floodFactor?: number;
-  /** Called for every over-limit submit. */
-  readonly onRateLimited?: () => void;
-  /** Called once when the miner is disconnected for flooding. */
-  readonly onFlood?: () => void;
-  /** Metrics hooks: share verdicts, pool answers, RTT, disagreements. */
-  readonly recorder?: SessionMetrics | null;
-  /** Called when the upstream found no pool for failover.poolLossGraceMs (the session then closes the miner). */
-  readonly onPoolLost?: () => void;
-  /** Distinct worker names one connection may authorize (default 64); see SESSION_LIMITS for the rest. */
-  readonly maxWorkers?: number;
-  /** Called once when the miner is disconnected for sending too much over the limits (SESSION_LIMITS.maxOverLimit). */
-  readonly onOverLimit?: () => void;
-  /** Called once when handling this connection threw (a bug): the session logged it and closed the connection. */
-  readonly onFault?: () => void;
-}
-
-/**
- * Bounds on what one miner connection may make hashgate do (docs/security.md lists them all).
- * An "over-limit" event is a line no honest miner sends: JSON over the depth/size limits, a worker
- * name over maxWorkerNameChars, an authorize past the worker caps. Each is answered with an error;
- * past maxOverLimit of them the connection is closed.
- */
-export const SESSION_LIMITS = Object.freeze({
-  maxWorkerNameChars: PEER_STRING_LIMITS.maxChars,
-  defaultMaxWorkers: 64,
-  /** Authorize requests sent to the pool per connection, as a multiple of maxWorkers (refused names count too). */
-  authorizeAttemptsPerWorker: 2,
-  maxOverLimit: 10,
-});
-
-/** Errors hashgate itself sends (besides REJECT_TABLE's share verdicts). */
-export const SESSION_ERRORS = Object.freeze({
-  ...SUBMIT_ERRORS,
-  rateLimited: [StratumErrorCode.Other, 'rate limited', null] as const,
-  workerNameTooLong: [
-    StratumErrorCode.Unauthorized,
-    `Worker name longer than ${SESSION_LIMITS.maxWorkerNameChars} characters`,
-    null,
-  ] as const,
-  tooManyWorkers: [StratumErrorCode.Unauthorized, 'Too many workers on one connection', null] as const,
-  tooManyAuthorizes: [StratumErrorCode.Unauthorized, 'Too many authorize requests on one connection', null] as const,
-});
-
 /** Pool messages held during a handshake, at most (oldest dropped). */
 const MAX_HELD = 256;
-const DEFAULT_DIFFICULTY = 1;
-const MAX_JOB_DIFFICULTIES = 64;
-
-/** A worker authorized on this connection: what the miner sent, and what the pool in use was sent. */
-interface AuthorizedWorker {
-  readonly user: string;
-  readonly password: string | null;
-  /** [pool user, pool password]: recomputed for each new pool (account mode names the pool's account). */
-  pool: readonly [string, string | null];
-}
 
 /** A reply for a request without an id (a notification): nothing to send, nothing to hold. */
 const NO_REPLY: ReplySlot = () => {};
@@ -152,31 +58,13 @@ export class MinerSession {
   readonly #o: SessionOptions;
   readonly #up: PoolLink;
   readonly #now: () => number;
-  readonly #store: JobStore;
+  readonly #work: MinerWork;
+  readonly #authorized: Workers;
+  readonly #handshake: Handshake;
   readonly #pipeline: SubmitPipeline;
   readonly #limiter: SubmitLimiter;
   readonly #replies: ReplyOrder;
-  /** Difficulty in force when each job was sent. */
-  readonly #jobDifficulty = new Map<string, number>();
-  readonly #authorized = new Map<string, AuthorizedWorker>();
-  /** Worker names whose authorize is at the pool now (they count towards maxWorkers). */
-  readonly #authorizing = new Set<string>();
-  /** mining.authorize requests sent to the pool on this connection (bounded, see SESSION_LIMITS). */
-  #authorizeAttempts = 0;
-  /** The last mining.suggest_difficulty the miner sent: replayed to a new pool after failover. */
-  #suggestedDifficulty: number | null = null;
-  #difficulty = DEFAULT_DIFFICULTY;
-  #extranonce1: string | null = null;
-  #extranonce2Size = 0;
-  #requestedMask: number | null = null;
-  #versionMask: number | null = null;
-  #configureParams: readonly JsonValue[] | null = null;
-  #subscribeParams: readonly JsonValue[] | null = null;
-  #extranonceSubscribed = false;
   #journaled = false;
-  #forceClean = false;
-  /** The last job relayed to the miner (for refreshWork after a throttle resume). */
-  #lastNotify: Extract<PoolNotice, { type: 'notify' }> | null = null;
   #lastWorker: string | undefined;
   /** Lines that were not usable requests (garbage, wrong types, unknown methods). */
   invalidLines = 0;
@@ -198,7 +86,8 @@ export class MinerSession {
     this.#up = options.upstream;
     this.#now = options.now ?? Date.now;
     this.startedAt = this.#now();
-    this.#store = new JobStore(options.jobStoreLimits);
+    this.#work = new MinerWork(options.jobCache ?? SHARED_JOB_CACHE, options.jobStoreLimits);
+    this.#authorized = new Workers({ maxWorkers: options.maxWorkers, rewrite: options.worker });
     this.#replies = new ReplyOrder((line) => this.#send(line));
     this.#limiter = new SubmitLimiter(
       { perSecond: options.submitsPerSecond, burst: options.submitBurst, floodFactor: options.floodFactor },
@@ -207,7 +96,7 @@ export class MinerSession {
     this.#pipeline = new SubmitPipeline({
       sessionId: options.id,
       link: options.upstream,
-      store: this.#store,
+      store: this.#work.store,
       log: options.log,
       now: this.#now,
       recorder: options.journal,
@@ -217,6 +106,22 @@ export class MinerSession {
       stats: (w) => this.#stats(w),
       onBlock: options.onBlock,
     });
+    this.#handshake = new Handshake({
+      link: options.upstream,
+      work: this.#work,
+      workers: this.#authorized,
+      log: options.log,
+      send: (line) => this.#send(line),
+      end: (why) => this.#end(why),
+      record: () => this.#journalSession(),
+      subscribed: () => this.#setStatus('subscribed'),
+      authorized: (user) => {
+        this.#stats(user);
+        this.#lastWorker = user;
+        this.#journalSession();
+        if (this.#status === 'subscribed') this.#setStatus('authorized');
+      },
+    });
     this.#up.setListener((e) => this.#onUpstream(e));
   }
 
@@ -225,20 +130,20 @@ export class MinerSession {
   }
 
   get difficulty(): number {
-    return this.#difficulty;
+    return this.#work.difficulty;
   }
 
   get versionMask(): number | null {
-    return this.#versionMask;
+    return this.#work.versionMask;
   }
 
   get extranonce(): { extranonce1: string | null; extranonce2Size: number } {
-    return { extranonce1: this.#extranonce1, extranonce2Size: this.#extranonce2Size };
+    return { extranonce1: this.#work.extranonce1, extranonce2Size: this.#work.extranonce2Size };
   }
 
   /** The miner's worker names as they authorized (before any rewrite), in order. */
   get workerNames(): string[] {
-    return [...this.#authorized.keys()];
+    return this.#authorized.names;
   }
 
   /** Block candidates found on this connection. */
@@ -264,12 +169,13 @@ export class MinerSession {
   /**
    * Sends the current job again with clean_jobs = true, so a rig that was curtailed through its firmware
    * starts on fresh work when it resumes. False when there is no job yet (the next notify will do).
+   * The job is already in the store; only the miner is told to drop what it was doing. Older jobs stay
+   * valid locally, as they do at the pool (which sent no clean_jobs).
    */
   refreshWork(): boolean {
-    if (this.#status === 'closed' || this.#lastNotify === null || this.#extranonce1 === null) return false;
-    // The job is already in the store; only the miner is told to drop what it was doing. Older jobs stay
-    // valid locally, as they do at the pool (which sent no clean_jobs).
-    this.#send(encodePoolMessage({ ...this.#lastNotify, cleanJobs: true }));
+    const job = this.#status === 'closed' ? null : this.#work.refresh();
+    if (job === null) return false;
+    this.#send(encodePoolMessage(job));
     return true;
   }
 
@@ -315,17 +221,6 @@ export class MinerSession {
   /** The reply slot of a request: replies leave in request order; a notification gets none. */
   #slot(id: RpcId): ReplySlot {
     return id === null ? NO_REPLY : this.#replies.reserve();
-  }
-
-  /** The pool's answer to a request relayed as is: its result and error, each bounded (relayableResult / relayableError). */
-  static #relayed(id: RpcId, result: JsonValue, error: JsonValue): string | null {
-    if (id === null) return null;
-    if (error !== null) return encodeErrorResponse(id, relayableError(error), relayableResult(result));
-    return encodeResponse(id, relayableResult(result));
-  }
-
-  static #error(id: RpcId, error: JsonValue, result: JsonValue = null): string | null {
-    return id === null ? null : encodeErrorResponse(id, error, result);
   }
 
   /**
@@ -389,39 +284,26 @@ export class MinerSession {
       return;
     }
     const msg = parsed.msg;
+    const hs = this.#handshake;
     // Only typed fields go on to the pool: nothing the miner made up is re-encoded upstream.
     switch (msg.type) {
       case 'subscribe': {
-        const params = subscribeParams(msg);
-        this.#subscribeParams = params;
         const reply = this.#slot(msg.id);
-        this.#task(
-          this.#holding(() => this.#relaySubscribe(msg.id, params, reply)),
+        return this.#task(
+          this.#holding(() => hs.subscribe(msg.id, subscribeParams(msg), reply)),
           'subscribe',
         );
-        return;
       }
       case 'authorize':
-        this.#authorize(msg.id, msg.user, msg.password, this.#slot(msg.id));
-        return;
+        return this.#authorize(msg.id, msg.user, msg.password, this.#slot(msg.id));
       case 'configure':
-        this.#configureParams = configureParams(msg);
-        this.#task(this.#relayConfigure(msg, this.#configureParams, this.#slot(msg.id)), 'configure');
-        return;
+        return this.#task(hs.configure(msg, this.#slot(msg.id)), 'configure');
       case 'submit':
-        this.#submit(msg, this.#slot(msg.id));
-        return;
+        return this.#submit(msg, this.#slot(msg.id));
       case 'extranonce-subscribe':
-        this.#extranonceSubscribed = true;
-        this.#task(this.#relayPlain(msg.id, MINER_METHODS['extranonce-subscribe'], [], this.#slot(msg.id)), 'extranonce.subscribe');
-        return;
+        return this.#task(hs.extranonceSubscribe(msg.id, this.#slot(msg.id)), 'extranonce.subscribe');
       case 'suggest-difficulty':
-        this.#suggestedDifficulty = msg.difficulty;
-        this.#task(
-          this.#relayPlain(msg.id, MINER_METHODS['suggest-difficulty'], [msg.difficulty], this.#slot(msg.id)),
-          'suggest_difficulty',
-        );
-        return;
+        return this.#task(hs.suggestDifficulty(msg.id, msg.difficulty, this.#slot(msg.id)), 'suggest_difficulty');
       case 'ping':
         if (msg.id !== null) this.#slot(msg.id)(encodeResponse(msg.id, 'pong'));
         return;
@@ -448,133 +330,30 @@ export class MinerSession {
     }
   }
 
-  async #relayPlain(id: RpcId, method: string, params: readonly JsonValue[], reply: ReplySlot): Promise<void> {
-    if (id === null) {
-      this.#up.notify(method, params);
+  /** mining.authorize within the limits of ./workers.ts; a refusal counts as over the limits. */
+  #authorize(id: RpcId, user: string, password: string | null, reply: ReplySlot): void {
+    const a = this.#authorized.admit(user);
+    if (a.kind === 'known') return reply(id === null ? null : encodeResponse(id, true));
+    if (a.kind === 'refuse') {
+      if (!this.#overLimit(a.what)) reply(errorReply(id, a.error, false));
       return;
     }
-    const r = await this.#up.request(method, params);
-    if (r.status !== 'ok') return reply(MinerSession.#error(id, noAnswerError(r)));
-    reply(MinerSession.#relayed(id, r.response.result, r.response.error));
-  }
-
-  /** Reads a subscribe answer: the typed result, or the error the miner gets. */
-  static #subscribeResult(r: PoolReply) {
-    if (r.status !== 'ok') return { ok: false as const, error: noAnswerError(r) };
-    const parsed = parsePoolResponse(r.response, MINER_METHODS.subscribe);
-    if (!parsed.ok || parsed.msg.type !== 'subscribe-result')
-      return { ok: false as const, error: SESSION_ERRORS.poolBadAnswer as JsonValue };
-    return { ok: true as const, msg: parsed.msg };
-  }
-
-  async #relaySubscribe(id: RpcId, params: readonly JsonValue[], reply: ReplySlot): Promise<void> {
-    const a = MinerSession.#subscribeResult(await this.#up.request(MINER_METHODS.subscribe, params));
-    if (!a.ok) return reply(MinerSession.#error(id, a.error));
-    const m = a.msg;
-    if (m.result === null) return reply(MinerSession.#error(id, relayableError(m.error)));
-    this.#extranonce1 = m.result.extranonce1;
-    this.#extranonce2Size = m.result.extranonce2Size;
-    this.#journalSession();
-    this.#setStatus('subscribed');
-    reply(id === null ? null : encodeSubscribeResult({ ...m, id, error: relayableError(m.error) }));
-  }
-
-  /** The credentials the pool in use gets for a miner's user/password (account mode: the pool's account + rig name). */
-  #poolCredentials(user: string, password: string | null): readonly [string, string | null] {
-    const rw = this.#o.worker;
-    const pool = this.#up.pool;
-    if (rw?.mode === 'account' && pool?.user) {
-      // Rig name = what the miner called itself, without any account part it carries.
-      const sep = rw.separator;
-      const rig = user.includes(sep) ? user.slice(user.lastIndexOf(sep) + sep.length) : user;
-      return [`${pool.user}${sep}${rig}`, pool.password ?? 'x'];
-    }
-    return [user, password];
-  }
-
-  /**
-   * mining.authorize, bounded (D6 of issue 9: 20,000 authorizes with 1 KiB names once made 40,000 pool
-   * requests, 11.5 MB of logs and a 45 MB journal): a name over maxWorkerNameChars, a new name past
-   * maxWorkers (names in flight included), or more than authorizeAttemptsPerWorker × maxWorkers pool
-   * requests are refused locally (and counted as over the limits); a name already authorized is
-   * answered true without the pool.
-   */
-  #authorize(id: RpcId, user: string, password: string | null, reply: ReplySlot): void {
-    const refuse = (error: JsonValue, what: string): void => {
-      if (!this.#overLimit(what)) reply(MinerSession.#error(id, error, false));
-    };
-    if (user.length > SESSION_LIMITS.maxWorkerNameChars) return refuse(SESSION_ERRORS.workerNameTooLong, 'worker name too long');
-    if (this.#authorized.has(user)) return reply(id === null ? null : encodeResponse(id, true));
-    const maxWorkers = this.#o.maxWorkers ?? SESSION_LIMITS.defaultMaxWorkers;
-    if (this.#authorized.size + this.#authorizing.size >= maxWorkers && !this.#authorizing.has(user)) {
-      return refuse(SESSION_ERRORS.tooManyWorkers, 'too many workers');
-    }
-    if (this.#authorizeAttempts >= maxWorkers * SESSION_LIMITS.authorizeAttemptsPerWorker) {
-      return refuse(SESSION_ERRORS.tooManyAuthorizes, 'too many authorize requests');
-    }
-    this.#authorizeAttempts++;
-    this.#authorizing.add(user);
     this.#task(
-      this.#holding(() => this.#relayAuthorize(id, user, password, reply)).finally(() => this.#authorizing.delete(user)),
+      this.#holding(() => this.#handshake.authorize(id, user, password, reply)),
       'authorize',
     );
   }
 
-  async #relayAuthorize(id: RpcId, user: string, password: string | null, reply: ReplySlot): Promise<void> {
-    const pool = this.#poolCredentials(user, password);
-    const r = await this.#up.request(MINER_METHODS.authorize, authorizeParams({ user: pool[0], password: pool[1] }));
-    if (r.status !== 'ok') return reply(MinerSession.#error(id, noAnswerError(r)));
-    const res = r.response;
-    const authorized = res.result === true;
-    this.#o.log.info({ worker: truncateForLog(user, 80), authorized }, 'miner authorize answered by pool');
-    if (authorized && !this.#authorized.has(user)) {
-      this.#authorized.set(user, { user, password, pool });
-      if (!this.workers.has(user)) this.workers.set(user, createWorkerStats());
-      this.#lastWorker = user;
-      this.#journalSession();
-      if (this.#status === 'subscribed') this.#setStatus('authorized');
-    }
-    reply(MinerSession.#relayed(id, res.result, res.error));
-  }
-
-  /** BIP 310: the mask the miner gets is what the pool granted, ANDed with what the miner asked. */
-  #applyConfigure(r: PoolReply): ReturnType<typeof parsePoolResponse> | null {
-    if (r.status !== 'ok') return null;
-    const parsed = parsePoolResponse(r.response, MINER_METHODS.configure);
-    if (!parsed.ok || parsed.msg.type !== 'configure-result') return null;
-    const res = parsed.msg.result;
-    if (this.#requestedMask !== null && res !== null && res.versionRolling === true && res.versionRollingMask !== null) {
-      this.#versionMask = (res.versionRollingMask & this.#requestedMask) >>> 0;
-    } else {
-      this.#versionMask = null;
-    }
-    return parsed;
-  }
-
-  async #relayConfigure(msg: ConfigureMessage, params: readonly JsonValue[], reply: ReplySlot): Promise<void> {
-    this.#requestedMask = msg.versionRolling?.mask ?? null;
-    const r = await this.#up.request(MINER_METHODS.configure, params);
-    if (r.status !== 'ok') return reply(MinerSession.#error(msg.id, noAnswerError(r)));
-    const parsed = this.#applyConfigure(r);
-    if (parsed === null || !parsed.ok || parsed.msg.type !== 'configure-result') {
-      return reply(MinerSession.#error(msg.id, SESSION_ERRORS.poolBadAnswer));
-    }
-    this.#journalSession();
-    if (msg.id === null) return reply(null);
-    const m = parsed.msg;
-    const result = m.result === null ? null : { ...m.result, versionRollingMask: this.#versionMask ?? m.result.versionRollingMask };
-    reply(encodeConfigureResult({ ...m, id: msg.id, result, error: relayableError(m.error) }));
-  }
-
   #journalSession(): void {
     const j = this.#o.journal;
-    if (!j || this.#extranonce1 === null) return;
+    const w = this.#work;
+    if (!j || w.extranonce1 === null) return;
     j.session({
       sessionId: this.id,
       worker: this.#lastWorker,
-      extranonce1: this.#extranonce1,
-      extranonce2Size: this.#extranonce2Size,
-      versionMask: this.#versionMask,
+      extranonce1: w.extranonce1,
+      extranonce2Size: w.extranonce2Size,
+      versionMask: w.versionMask,
       peer: this.#o.peer,
       pool: this.#up.pool?.url,
     });
@@ -607,18 +386,9 @@ export class MinerSession {
           'miner over the submit rate limit; over-limit submits answered "rate limited"',
         );
       }
-      return reply(MinerSession.#error(msg.id, SESSION_ERRORS.rateLimited, false));
+      return reply(errorReply(msg.id, SESSION_ERRORS.rateLimited, false));
     }
-    const jobId = msg.share.jobId;
-    const sentDiff = this.#jobDifficulty.get(jobId) ?? this.#difficulty;
-    const ctx = {
-      extranonce1: this.#extranonce1,
-      extranonce2Size: this.#extranonce2Size,
-      versionMask: this.#versionMask,
-      difficulty: Math.min(sentDiff, this.#difficulty),
-      poolUser: this.#authorized.get(msg.worker)?.pool[0],
-      recorded: this.#journaled,
-    };
+    const ctx = { ...this.#work.context(msg.share.jobId), poolUser: this.#authorized.poolUser(msg.worker), recorded: this.#journaled };
     this.#task(this.#pipeline.submit(msg, ctx, reply), 'submit');
   }
 
@@ -643,8 +413,8 @@ export class MinerSession {
         return;
       case 'up':
         if (e.resumed) {
-          // Whatever happens to the replay, the upstream must stop holding the miner's requests.
-          const replay = this.#holding(() => this.#replay()).finally(() => this.#up.handshakeDone());
+          // Whatever happens to the replay, the pool link must stop holding the miner's requests.
+          const replay = this.#holding(() => this.#handshake.replay()).finally(() => this.#up.handshakeDone());
           this.#task(replay, 'failover replay');
         }
         return;
@@ -664,31 +434,24 @@ export class MinerSession {
   }
 
   #onPoolMessage(msg: PoolNotice): void {
+    const w = this.#work;
     switch (msg.type) {
       case 'notify': {
-        const prepared = (this.#o.jobCache ?? SHARED_JOB_CACHE).prepare(msg.job);
-        if (!prepared.ok) {
-          this.#o.log.warn({ field: prepared.error.field, error: prepared.error.message }, 'pool sent an unusable job; not relayed');
+        const n = w.notify(msg);
+        if (!n.ok) {
+          this.#o.log.warn({ field: n.error.field, error: n.error.message }, 'pool sent an unusable job; not relayed');
           return;
         }
-        const clean = msg.cleanJobs || this.#forceClean;
-        this.#forceClean = false;
-        this.#store.add(prepared.job, clean);
-        this.#jobDifficulty.delete(msg.job.jobId);
-        this.#jobDifficulty.set(msg.job.jobId, this.#difficulty);
-        while (this.#jobDifficulty.size > MAX_JOB_DIFFICULTIES)
-          this.#jobDifficulty.delete(this.#jobDifficulty.keys().next().value as string);
-        if (this.#journaled) this.#o.journal?.notify(this.id, msg.job, clean);
-        this.#lastNotify = msg;
-        if (this.#extranonce1 !== null) this.#send(encodePoolMessage({ ...msg, cleanJobs: clean }));
+        if (this.#journaled) this.#o.journal?.notify(this.id, msg.job, n.msg.cleanJobs);
+        if (w.extranonce1 !== null) this.#send(encodePoolMessage(n.msg));
         return;
       }
       case 'set-difficulty':
-        this.#difficulty = msg.difficulty;
+        w.setDifficulty(msg.difficulty);
         this.#send(encodePoolMessage(msg));
         return;
       case 'set-extranonce':
-        if (!this.#extranonceSubscribed) {
+        if (!this.#handshake.extranonceSubscribed) {
           // The miner never said it understands mining.set_extranonce: its next shares would all be
           // built on the old extranonce1. Make it reconnect (and subscribe afresh) instead.
           this.#o.log.info('pool changed extranonce1; miner did not send mining.extranonce.subscribe, telling it to reconnect');
@@ -696,18 +459,17 @@ export class MinerSession {
           this.#end('extranonce changed; miner told to reconnect');
           return;
         }
-        this.#extranonce1 = msg.extranonce1;
-        this.#extranonce2Size = msg.extranonce2Size;
+        w.setExtranonce(msg.extranonce1, msg.extranonce2Size);
         this.#journalSession();
         this.#send(encodePoolMessage(msg));
         return;
-      case 'set-version-mask':
-        if (this.#requestedMask !== null) {
-          this.#versionMask = (msg.mask & this.#requestedMask) >>> 0;
-          this.#journalSession();
-          this.#send(encodePoolMessage({ ...msg, mask: this.#versionMask }));
-        }
+      case 'set-version-mask': {
+        const mask = w.setPoolMask(msg.mask);
+        if (mask === null) return;
+        this.#journalSession();
+        this.#send(encodePoolMessage({ ...msg, mask }));
         return;
+      }
       case 'show-message':
         this.#o.log.info({ message: truncateForLog(msg.message) }, 'pool message');
         this.#send(encodePoolMessage({ ...msg, message: clipText(msg.message) }));
@@ -719,64 +481,6 @@ export class MinerSession {
       default:
         return;
     }
-  }
-
-  /**
-   * A new pool connection after failover: replay the handshake in the order the miner made it
-   * (configure, subscribe, extranonce.subscribe, suggest_difficulty, authorize: ESP-Miner's order) and
-   * give the miner fresh work. Every request is marked `handshake`: the upstream sends these at once and
-   * holds the miner's other requests (submits) until handshakeDone().
-   */
-  async #replay(): Promise<void> {
-    this.#forceClean = true;
-    const hs = { handshake: true } as const;
-    if (this.#configureParams !== null) {
-      const before = this.#versionMask;
-      this.#applyConfigure(await this.#up.request(MINER_METHODS.configure, this.#configureParams, hs));
-      if (this.#versionMask !== before && this.#versionMask !== null) {
-        this.#send(encodePoolMessage({ type: 'set-version-mask', id: null, mask: this.#versionMask }));
-      }
-    }
-    if (this.#subscribeParams !== null && !(await this.#replaySubscribe())) return;
-    // Without this the new pool starts the miner at its default difficulty (D4 of issue 9: a miner that
-    // had suggested 1e-4 got 1e-9 and 221,072 of 221,862 submits were answered "rate limited").
-    // Not awaited (some pools never answer it); the pool reads requests in order, so it comes first.
-    if (this.#suggestedDifficulty !== null) void this.#up.request(MINER_METHODS['suggest-difficulty'], [this.#suggestedDifficulty], hs);
-    for (const w of this.#authorized.values()) {
-      // The credentials are made for the pool now in use: in account mode they name its account, not the old pool's.
-      w.pool = this.#poolCredentials(w.user, w.password);
-      await this.#up.request(MINER_METHODS.authorize, authorizeParams({ user: w.pool[0], password: w.pool[1] }), hs);
-    }
-  }
-
-  /** The subscribe part of the replay; false when the session had to end. */
-  async #replaySubscribe(): Promise<boolean> {
-    const hs = { handshake: true } as const;
-    const a = MinerSession.#subscribeResult(await this.#up.request(MINER_METHODS.subscribe, this.#subscribeParams ?? [], hs));
-    if (!a.ok || a.msg.result === null) {
-      this.#end('new pool refused mining.subscribe');
-      return false;
-    }
-    const res = a.msg.result;
-    const changed = res.extranonce1 !== this.#extranonce1 || res.extranonce2Size !== this.#extranonce2Size;
-    if (changed && !this.#extranonceSubscribed) {
-      // The miner cannot learn a new extranonce1 without reconnecting (no mining.set_extranonce support).
-      this.#send(encodePoolMessage({ type: 'reconnect', id: null, host: null, port: null, waitSeconds: null }));
-      this.#end('extranonce changed after failover; miner told to reconnect');
-      return false;
-    }
-    // The new pool must know the miner takes set_extranonce, whether or not extranonce1 changed now.
-    // Not awaited (some pools never answer it); the pool reads requests in order, so it comes first.
-    if (this.#extranonceSubscribed) void this.#up.request(MINER_METHODS['extranonce-subscribe'], [], hs);
-    if (changed) {
-      this.#extranonce1 = res.extranonce1;
-      this.#extranonce2Size = res.extranonce2Size;
-      this.#send(
-        encodePoolMessage({ type: 'set-extranonce', id: null, extranonce1: res.extranonce1, extranonce2Size: res.extranonce2Size }),
-      );
-    }
-    this.#journalSession();
-    return true;
   }
 }
 

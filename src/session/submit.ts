@@ -23,14 +23,14 @@ import { clipText } from '../protocol/messages.js';
 import { MINER_METHODS, type SubmitMessage, submitParams } from '../protocol/miner.js';
 import { parsePoolResponse } from '../protocol/pool.js';
 import { encodeSubmitResult } from '../protocol/pool-results.js';
+import { StratumErrorCode, stratumErrorFor } from '../protocol/stratum-errors.js';
 import type { Logger } from '../util/log.js';
 import { truncateForLog } from '../util/log.js';
 import type { JobStore } from '../work/job-store.js';
-import { StratumErrorCode, stratumErrorFor } from '../work/reasons.js';
 import { type ShareVerdict, validateShare } from '../work/validate-share.js';
+import type { WorkerStats } from '../work/worker-stats.js';
 import type { PendingShareRecord, PoolLink, PoolReply, SessionMetrics, ShareRecorder } from './ports.js';
 import type { ReplySlot } from './reply-order.js';
-import type { WorkerStats } from './stats.js';
 
 /** Errors the pipeline sends itself (besides the work core's share verdicts). */
 export const SUBMIT_ERRORS = Object.freeze({

@@ -2,15 +2,14 @@
  * The rig inventory: which config entry (`rigs[]`, else `defaultRig`)
  * describes a miner that connected, by worker-name glob and/or source
  * address. Pure: the addresses are parsed here (no node:net), so this module
- * can be tested alone. Reference: docs/throttling.md, docs/configuration.md.
+ * can be tested alone. It reads entries through its own settings types
+ * (RigEntrySettings, RigModelSettings in ./types.ts), which a validated config
+ * satisfies; the functions that hand a driver block back are generic over it,
+ * so a caller gets its own driver type back. Reference: docs/throttling.md,
+ * docs/configuration.md.
  */
 
-import type { Config } from '../config/schema.js';
-import type { RigSpec } from './types.js';
-
-export type RigEntryConfig = Config['rigs'][number];
-export type DefaultRigConfig = Config['defaultRig'];
-export type DriverSettings = RigEntryConfig['driver'];
+import type { RigDriverSettings, RigEntrySettings, RigModelSettings, RigSpec } from './types.js';
 
 // ---------------------------------------------------------------------------
 // Worker-name globs
@@ -184,7 +183,7 @@ export function cidrContains(cidr: string | Cidr, ip: string | IpAddress): boole
 // Matching
 
 /** Whether an entry's criteria all hold for this miner (an entry with a cidr never matches an unknown address). */
-export function entryMatches(entry: RigEntryConfig, worker: string, ip: string | null): boolean {
+export function entryMatches(entry: RigEntrySettings, worker: string, ip: string | null): boolean {
   const m = entry.match;
   if (m.worker === undefined && m.cidr === undefined) return false;
   if (m.worker !== undefined && !globMatch(m.worker, worker)) return false;
@@ -193,7 +192,7 @@ export function entryMatches(entry: RigEntryConfig, worker: string, ip: string |
 }
 
 /** The first entry (config order) whose given criteria all match, or null. */
-export function findRigEntry(entries: readonly RigEntryConfig[], worker: string, ip: string | null): RigEntryConfig | null {
+export function findRigEntry<E extends RigEntrySettings>(entries: readonly E[], worker: string, ip: string | null): E | null {
   return entries.find((e) => entryMatches(e, worker, ip)) ?? null;
 }
 
@@ -201,8 +200,8 @@ export function findRigEntry(entries: readonly RigEntryConfig[], worker: string,
  * The firmware power targets a driver can set, in watts, ascending: the integer keys of a `luxos`
  * driver's `profiles` below ratedWatts. Other drivers have none (full curtail only).
  */
-export function powerTargetsOf(driver: DriverSettings, ratedWatts: number): number[] {
-  if (driver.type !== 'luxos') return [];
+export function powerTargetsOf(driver: RigDriverSettings, ratedWatts: number): number[] {
+  if (driver.type !== 'luxos' || driver.profiles === undefined) return [];
   return Object.keys(driver.profiles)
     .filter((k) => /^\d+$/.test(k))
     .map(Number)
@@ -212,13 +211,13 @@ export function powerTargetsOf(driver: DriverSettings, ratedWatts: number): numb
 }
 
 /** A matched rig: what the planner needs, and the driver settings the actuator needs. */
-export interface InventoryMatch {
+export interface InventoryMatch<D extends RigDriverSettings = RigDriverSettings> {
   readonly spec: RigSpec;
-  readonly driver: DriverSettings;
+  readonly driver: D;
 }
 
 /** The RigSpec for a rig described by an inventory entry (or `defaultRig` when entry is null). */
-export function rigSpecOf(entry: RigEntryConfig | null, defaultRig: DefaultRigConfig, id: string, ip: string | null): RigSpec {
+export function rigSpecOf(entry: RigEntrySettings | null, defaultRig: RigModelSettings, id: string, ip: string | null): RigSpec {
   const src = entry ?? defaultRig;
   return {
     id,
@@ -235,17 +234,17 @@ export function rigSpecOf(entry: RigEntryConfig | null, defaultRig: DefaultRigCo
 }
 
 /** Binds a miner (worker name as authorized, source address if known) to its inventory entry. */
-export function matchInventory(
-  entries: readonly RigEntryConfig[],
-  defaultRig: DefaultRigConfig,
+export function matchInventory<D extends RigDriverSettings>(
+  entries: readonly RigEntrySettings<D>[],
+  defaultRig: RigModelSettings<D>,
   worker: string,
   ip: string | null,
-): InventoryMatch {
+): InventoryMatch<D> {
   const e = findRigEntry(entries, worker, ip);
   return { spec: rigSpecOf(e, defaultRig, worker, ip), driver: (e ?? defaultRig).driver };
 }
 
 /** The RigSpec of a miner: the first entry whose given criteria all match, else `defaultRig` (entry "default"). */
-export function matchRig(entries: readonly RigEntryConfig[], defaultRig: DefaultRigConfig, worker: string, ip: string | null): RigSpec {
+export function matchRig(entries: readonly RigEntrySettings[], defaultRig: RigModelSettings, worker: string, ip: string | null): RigSpec {
   return matchInventory(entries, defaultRig, worker, ip).spec;
 }

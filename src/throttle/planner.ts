@@ -35,7 +35,6 @@
  * Reference: docs/throttling.md.
  */
 
-import type { Config } from '../config/schema.js';
 import { formatDuration, formatWatts } from './policy.js';
 import type { Decision, Plan, PlanInput, PlannerMemory, PlannerRig, PlannerSettings, RigPowerState } from './types.js';
 
@@ -88,8 +87,8 @@ export function nextState(rig: PlannerRig, decision: Decision, now: number): Rig
   }
 }
 
-/** The planner settings of a validated `throttle` config section. */
-export function plannerSettingsFromConfig(throttle: Config['throttle']): PlannerSettings {
+/** The planner settings of a `throttle` section (a validated config's, for one): exactly its `planner` fields. */
+export function plannerSettingsFromConfig(throttle: { readonly planner: PlannerSettings }): PlannerSettings {
   const p = throttle.planner;
   return {
     hysteresisWatts: p.hysteresisWatts,

@@ -10,8 +10,7 @@
  * Reference: docs/throttling.md.
  */
 
-import type { Config } from '../config/schema.js';
-import type { Budget, GpuNeedModel, PolicyInput, PolicySettings } from './types.js';
+import type { Budget, GpuNeedModel, PolicyInput, PolicySettings, PolicySpec } from './types.js';
 
 /** Watts (rounded to the watt) with thousands separators, locale-independent: 1234567.4 -> "1,234,567 W". */
 export function formatWatts(watts: number): string {
@@ -85,8 +84,11 @@ export function computeBudget(settings: PolicySettings, input: PolicyInput): Bud
   };
 }
 
-/** The policy settings of a validated `throttle` config section. */
-export function policyFromConfig(throttle: Config['throttle']): PolicySettings {
+/**
+ * The policy settings from the options as the operator writes them (a validated `throttle` config section is a
+ * PolicySpec): the GPU model's two written forms become a tagged union.
+ */
+export function policyFromConfig(throttle: PolicySpec): PolicySettings {
   const g = throttle.gpu;
   const gpu: GpuNeedModel =
     'steps' in g

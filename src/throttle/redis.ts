@@ -1,11 +1,9 @@
 /**
- * The one Redis adapter (DESIGN.md: `ioredis` lives in one file). Three parts:
+ * The one Redis adapter (DESIGN.md: `ioredis` lives in one file). Two parts:
  *
  * - createSignalSource: reads queue depth, the site cap and manual overrides
  *   with ONE pipeline per poll, on its own connection (no offline queue, a
  *   command timeout, bounded reconnects), and never throws or stalls.
- * - StaleTracker: pure; says when the last good reading is too old, so the
- *   controller can enter the configured StaleMode.
  * - createStatusPublisher: a second connection that writes the status hash
  *   and publishes ThrottleEvents; failures are counted, never thrown.
  *
@@ -27,12 +25,22 @@
  * Every key is checked with TYPE in the same pipeline: a missing key counts 0
  * (an empty queue has no key); a key of the wrong type makes the reading fail
  * with the key and its type named.
+ *
+ * Error codes (docs/errors.md): HG_ERR_REDIS_UNAVAILABLE (not reachable, no
+ * reply in time), HG_ERR_REDIS_SIGNAL (a source answered something unusable:
+ * the reading fails), HG_ERR_REDIS_DATA (a value ignored or estimated: the
+ * reading counts), HG_ERR_REDIS_PUBLISH (status or event not written). A
+ * failed reading carries its code; every warning log line has a `code` field.
+ * Staleness is the controller's business (./stale.ts).
  */
 
 import { Redis } from 'ioredis';
 import type { DepthSource } from '../config/throttle-schema.js';
+import { type ErrorCode, HashgateError, isHashgateError } from '../util/errors.js';
 import { type Logger, redactUrl, truncateForLog } from '../util/log.js';
-import type { ThrottleEvent, ThrottleStatus } from './types.js';
+import type { SignalReading, SignalSource, SourceValue, ThrottleEvent, ThrottleStatus } from './types.js';
+
+export type { SignalReading, SourceValue } from './types.js';
 
 // ---------------------------------------------------------------------------
 // Connections
@@ -107,7 +115,7 @@ class Link {
     this.lastError = error;
     if (this.down || this.closed) return;
     this.down = true;
-    this.log.warn({ error }, 'redis unavailable');
+    this.log.warn({ code: 'HG_ERR_REDIS_UNAVAILABLE', error }, 'redis unavailable');
   }
 
   private markUp(): void {
@@ -172,37 +180,23 @@ export interface SignalSourceOptions extends RedisLinkOptions {
   readonly overrideKey: string | null;
 }
 
-export interface SourceValue {
-  readonly label: string;
-  readonly value: number;
-  /** True for a stream whose lag Redis could not compute (value = max(XLEN, pending)). */
-  readonly estimated?: boolean;
-}
-
-export type SignalReading =
-  | {
-      readonly ok: true;
-      readonly depth: number;
-      readonly perSource: readonly SourceValue[];
-      readonly capWatts: number | null;
-      readonly overrides: ReadonlyMap<string, 'run' | 'curtail'>;
-      /** Data problems that did not fail the reading (garbage cap, bad override, estimated lag). */
-      readonly warnings: readonly string[];
-      readonly at: number;
-    }
-  | { readonly ok: false; readonly error: string; readonly at: number };
-
 export interface SignalSourceStats {
   readonly polls: number;
   readonly failures: number;
   readonly warnings: number;
 }
 
-export interface SignalSource {
+/** The Redis signal source: a SignalSource with counters. */
+export interface RedisSignalSource extends SignalSource {
   /** One pipelined read of every source; never throws, bounded by about commandTimeoutMs. */
   poll(): Promise<SignalReading>;
   stats(): SignalSourceStats;
   close(): void;
+}
+
+/** A source answered something unusable: the reading fails with HG_ERR_REDIS_SIGNAL (anything else is HG_ERR_REDIS_UNAVAILABLE). */
+function signalError(message: string): HashgateError {
+  return new HashgateError('HG_ERR_REDIS_SIGNAL', message);
 }
 
 type RedisType = 'string' | 'list' | 'zset' | 'stream';
@@ -269,7 +263,7 @@ function probeFor(s: DepthSource): Probe {
 
 function toCount(x: unknown): number {
   const n = typeof x === 'number' ? x : typeof x === 'string' ? Number(x) : NaN;
-  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`unexpected reply ${truncateForLog(String(x), 40)}`);
+  if (!Number.isSafeInteger(n) || n < 0) throw signalError(`unexpected reply ${truncateForLog(String(x), 40)}`);
   return n;
 }
 
@@ -278,7 +272,7 @@ function parseDepthKey(key: string, v: unknown): number {
   const text = String(v).trim();
   const n = /^\d{1,15}$/.test(text) ? Number(text) : NaN;
   if (!Number.isSafeInteger(n))
-    throw new Error(`key "${key}" holds ${JSON.stringify(truncateForLog(text, 40))}, not a non-negative integer`);
+    throw signalError(`key "${key}" holds ${JSON.stringify(truncateForLog(text, 40))}, not a non-negative integer`);
   return n;
 }
 
@@ -298,7 +292,7 @@ function streamDepth(key: string, group: string, groups: unknown, xlen: unknown)
   if (groups === null) return { value: 0 }; // no stream yet
   const list = Array.isArray(groups) ? groups : [];
   const g = list.map(toRecord).find((r) => r !== null && String(r.name) === group);
-  if (g === undefined || g === null) throw new Error(`stream "${key}" has no consumer group "${group}"`);
+  if (g === undefined || g === null) throw signalError(`stream "${key}" has no consumer group "${group}"`);
   const pending = toCount(g.pending ?? 0);
   if (g.lag !== null && g.lag !== undefined) return { value: toCount(g.lag) + pending };
   const estimate = Math.max(xlen === null ? 0 : toCount(xlen), pending);
@@ -354,7 +348,7 @@ class OnceLog {
   }
 }
 
-export function createSignalSource(o: SignalSourceOptions): SignalSource {
+export function createSignalSource(o: SignalSourceOptions): RedisSignalSource {
   const link = new Link(o, 'signals');
   const log = o.logger.child({ component: 'redis-signals' });
   const now = o.now ?? Date.now;
@@ -383,14 +377,14 @@ export function createSignalSource(o: SignalSourceOptions): SignalSource {
       for (const r of probe.reads) {
         const [typeErr, type] = next();
         const [err, value] = next();
-        if (typeErr !== null) throw new Error(`${probe.label}: TYPE ${r.key}: ${typeErr.message}`);
+        if (typeErr !== null) throw signalError(`${probe.label}: TYPE ${r.key}: ${typeErr.message}`);
         if (type === 'none') {
           values.push(null);
           continue;
         }
         if (type !== r.want || isWrongType(err))
-          throw new Error(`${probe.label}: key "${r.key}" holds a ${String(type)}, expected a ${r.want}`);
-        if (err !== null) throw new Error(`${probe.label}: ${r.cmd[0]} ${r.key}: ${err.message}`);
+          throw signalError(`${probe.label}: key "${r.key}" holds a ${String(type)}, expected a ${r.want}`);
+        if (err !== null) throw signalError(`${probe.label}: ${r.cmd[0]} ${r.key}: ${err.message}`);
         values.push(value);
       }
       try {
@@ -400,7 +394,7 @@ export function createSignalSource(o: SignalSourceOptions): SignalSource {
         );
         if (v.warning !== undefined) warnings.push(v.warning);
       } catch (e) {
-        throw new Error(`${probe.label}: ${e instanceof Error ? e.message : String(e)}`);
+        throw signalError(`${probe.label}: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
     let capWatts: number | null = null;
@@ -427,71 +421,24 @@ export function createSignalSource(o: SignalSourceOptions): SignalSource {
       try {
         reading = await link.bounded(read);
       } catch (e) {
-        reading = { ok: false, error: cleanRedisError(e, o.url), at: now() };
+        const code: ErrorCode = isHashgateError(e) ? e.code : 'HG_ERR_REDIS_UNAVAILABLE';
+        reading = { ok: false, error: cleanRedisError(e, o.url), code, at: now() };
       }
       if (!reading.ok) {
         counters.failures++;
-        if (reading.error !== lastError) log.warn({ error: reading.error }, 'redis signal read failed');
+        if (reading.error !== lastError) log.warn({ code: reading.code, error: reading.error }, 'redis signal read failed');
         lastError = reading.error;
         return reading;
       }
       if (lastError !== null) log.info({ depth: reading.depth }, 'redis signal read ok again');
       lastError = null;
       counters.warnings += reading.warnings.length;
-      for (const w of warnLog.update(reading.warnings)) log.warn({ warning: w }, 'redis signal data problem');
+      for (const w of warnLog.update(reading.warnings)) log.warn({ code: 'HG_ERR_REDIS_DATA', warning: w }, 'redis signal data problem');
       return reading;
     },
     stats: () => ({ ...counters }),
     close: () => link.close(),
   };
-}
-
-// ---------------------------------------------------------------------------
-// Staleness (pure)
-
-/**
- * Tracks the last good reading. Stale = no good reading for more than staleAfterMs
- * (counted from creation until the first one), so the controller enters its StaleMode.
- */
-export class StaleTracker {
-  private lastOk: number | null = null;
-  private error: string | null = null;
-
-  constructor(
-    readonly staleAfterMs: number,
-    private readonly startedAt: number,
-  ) {}
-
-  record(reading: SignalReading): void {
-    if (reading.ok) {
-      this.lastOk = reading.at;
-      this.error = null;
-    } else {
-      this.error = reading.error;
-    }
-  }
-
-  get lastOkAt(): number | null {
-    return this.lastOk;
-  }
-
-  /** The last poll failed (the error), or null when it succeeded / none ran yet. */
-  get lastError(): string | null {
-    return this.error;
-  }
-
-  ageMs(now: number): number {
-    return now - (this.lastOk ?? this.startedAt);
-  }
-
-  isStale(now: number): boolean {
-    return this.ageMs(now) > this.staleAfterMs;
-  }
-
-  /** For ThrottleStatus.redis. */
-  health(now: number): { readonly healthy: boolean; readonly lastOkAt: number | null; readonly error: string | null } {
-    return { healthy: this.error === null && this.lastOk !== null && !this.isStale(now), lastOkAt: this.lastOk, error: this.error };
-  }
 }
 
 // ---------------------------------------------------------------------------
@@ -567,7 +514,7 @@ export function createStatusPublisher(o: StatusPublisherOptions): StatusPublishe
       failing = false;
     } catch (e) {
       counters.failures++;
-      if (!failing) log.warn({ what, error: cleanRedisError(e, o.url) }, 'redis status publishing failing');
+      if (!failing) log.warn({ code: 'HG_ERR_REDIS_PUBLISH', what, error: cleanRedisError(e, o.url) }, 'redis status publishing failing');
       failing = true;
     }
   }

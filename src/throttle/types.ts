@@ -1,7 +1,8 @@
 /**
- * The throttle's shared vocabulary: rigs, policy inputs, the planner's
- * contract, and the driver seam. Pure types, no I/O. Read docs/throttling.md
- * for the model.
+ * The throttle's shared vocabulary: rigs, settings, policy inputs, the
+ * planner's contract, the driver seam, and the ports the loop talks through
+ * (signals, status, fleet). Pure types, no I/O. Read docs/throttling.md for
+ * the model.
  *
  *   Redis (depth, cap) --> source --> policy (watts) --> planner (decisions) --> actuator --> drivers
  *
@@ -10,7 +11,38 @@
  * in watts and only with those two levers.
  */
 
+import { type ErrorCode, HashgateError } from '../util/errors.js';
+
 /** A rig as the planner sees it: one row of the inventory, bound to a miner that connected (or was seen). */
+// ---------------------------------------------------------------------------
+// Inventory settings: what a rig entry says about a rig (docs/throttling.md § 2, `rigs[]`, `defaultRig`).
+// The throttle core owns these types; a validated config satisfies them, so the core never imports src/config.
+
+/** As much of a driver block as the core reads: its type, and LuxOS profiles (watts → name) for power targets. */
+export interface RigDriverSettings {
+  readonly type: DriverKind;
+  readonly profiles?: Readonly<Record<string, string>>;
+}
+
+/** A rig model: `defaultRig`, and the shared part of every `rigs[]` entry. */
+export interface RigModelSettings<D extends RigDriverSettings = RigDriverSettings> {
+  readonly ratedWatts: number;
+  readonly ratedThs: number;
+  readonly idleWatts: number;
+  readonly priority: number;
+  readonly group: string;
+  readonly driver: D;
+}
+
+/** One `rigs[]` entry: a rig model, which miners it describes, and a standing override. */
+export interface RigEntrySettings<D extends RigDriverSettings = RigDriverSettings> extends RigModelSettings<D> {
+  readonly name: string;
+  /** `worker`: a glob on the worker name; `cidr`: the source address or network. An entry with neither matches nothing. */
+  readonly match: { readonly worker?: string; readonly cidr?: string };
+  readonly override: 'run' | 'curtail' | null;
+}
+
+/** A rig bound to a miner that connected (or was seen), as the planner sees it. */
 export interface RigSpec {
   /** Stable id: the miner's worker name as it authorized (before any rewrite). */
   readonly id: string;
@@ -112,6 +144,19 @@ export type GpuNeedModel =
   /** The watts of the last step whose depth ≤ the queue depth (steps ascending by depth, first depth 0). */
   | { readonly kind: 'steps'; readonly steps: readonly { readonly depth: number; readonly watts: number }[] };
 
+/** The GPU model as the operator writes it (docs/throttling.md § 2, `throttle.gpu`): linear, or a step table. */
+export type GpuModelSpec =
+  | { readonly idleWatts: number; readonly wattsPerRequest: number; readonly maxWatts: number }
+  | { readonly steps: readonly { readonly depth: number; readonly watts: number }[] };
+
+/** The policy's options as the operator writes them (a validated `throttle` config section is one). */
+export interface PolicySpec {
+  readonly siteBudgetWatts: number;
+  readonly baseLoadWatts: number;
+  readonly headroomPercent: number;
+  readonly gpu: GpuModelSpec;
+}
+
 export interface PolicySettings {
   /** The site's power contract (watts). A Redis cap lower than this wins. */
   readonly siteBudgetWatts: number;
@@ -141,6 +186,20 @@ export interface Budget {
 /** What the loop does when Redis data is stale or unreachable for signals.staleAfterMs. */
 export type StaleMode = 'hold' | 'shed' | 'release';
 
+/** When the signals count as stale, and what the loop does then (`throttle.redis.staleAfterMs`, `onStale`). */
+export interface StaleSettings {
+  readonly staleAfterMs: number;
+  readonly onStale: StaleMode;
+}
+
+/** How long after a curtail or resume the share rate must show it (`throttle.verify`). */
+export interface VerifySettings {
+  /** A curtailed rig that submits a share later than this after the curtail is flagged still-hashing. */
+  readonly afterCurtailMs: number;
+  /** A resumed rig with no share within this is flagged not-resumed. */
+  readonly afterResumeMs: number;
+}
+
 /** The loop's current mode, shown in logs, metrics and status. */
 export type ThrottleMode =
   /** Normal: the budget follows Redis. */
@@ -155,6 +214,23 @@ export type ThrottleMode =
   | 'no-pool'
   /** throttle.enabled is false. */
   | 'off';
+
+/** Everything the loop needs to know, in the core's own types (src/throttle/settings.ts maps the config into it). */
+export interface ThrottleSettings {
+  /** false: mode off, nothing read, planned, sent or published. */
+  readonly enabled: boolean;
+  /** Plan and log, send nothing. */
+  readonly shadow: boolean;
+  /** The loop period. */
+  readonly intervalMs: number;
+  readonly policy: PolicySettings;
+  readonly planner: PlannerSettings;
+  readonly stale: StaleSettings;
+  readonly verify: VerifySettings;
+  /** The inventory: entries in match order, and the model of a rig no entry matches. */
+  readonly rigs: readonly RigEntrySettings[];
+  readonly defaultRig: RigModelSettings;
+}
 
 // ---------------------------------------------------------------------------
 // Drivers
@@ -197,12 +273,23 @@ export interface StratumGate {
   unpark(rigId: string): void;
 }
 
-export class DriverError extends Error {
+/** The registry codes a DriverError carries (docs/errors.md). */
+export type DriverErrorCode = Extract<ErrorCode, 'HG_ERR_DRIVER_COMMAND' | 'HG_ERR_DRIVER_CONFIG'>;
+
+/**
+ * A driver's failure: HG_ERR_DRIVER_COMMAND when the rig refused, timed out, was unreachable or answered
+ * something unusable; HG_ERR_DRIVER_CONFIG when the driver's settings cannot work (no address, an unreadable
+ * password file, no profile for a power target).
+ */
+export class DriverError extends HashgateError {
+  declare readonly code: DriverErrorCode;
+
   constructor(
     readonly driver: DriverKind,
     message: string,
+    code: DriverErrorCode = 'HG_ERR_DRIVER_COMMAND',
   ) {
-    super(message);
+    super(code, message);
     this.name = 'DriverError';
   }
 }
@@ -271,3 +358,69 @@ export type ThrottleEvent =
   | { readonly type: 'mode'; readonly mode: ThrottleMode; readonly previous: ThrottleMode; readonly at: number }
   | { readonly type: 'alert'; readonly rig: string; readonly alert: RigAlert; readonly at: number }
   | { readonly type: 'budget'; readonly asicBudgetWatts: number; readonly freedWatts: number; readonly at: number };
+
+// ---------------------------------------------------------------------------
+// Ports: what the loop reads from and reports to (Redis, the demo's script, the daemon)
+
+/** One depth source's share of a reading. */
+export interface SourceValue {
+  readonly label: string;
+  readonly value: number;
+  /** True for a stream whose lag Redis could not compute (value = max(XLEN, pending)). */
+  readonly estimated?: boolean;
+}
+
+/** One poll of the signals (Redis, or the demo's in-process script). */
+export type SignalReading =
+  | {
+      readonly ok: true;
+      /** The queue depth: the sum of perSource. */
+      readonly depth: number;
+      readonly perSource: readonly SourceValue[];
+      /** The site cap in watts; null when not configured or not set. */
+      readonly capWatts: number | null;
+      readonly overrides: ReadonlyMap<string, 'run' | 'curtail'>;
+      /** Data problems that did not fail the reading (garbage cap, bad override, estimated lag). */
+      readonly warnings: readonly string[];
+      readonly at: number;
+    }
+  | {
+      readonly ok: false;
+      /** For logs and status: never carries credentials. */
+      readonly error: string;
+      /** HG_ERR_REDIS_UNAVAILABLE (not reachable, no reply in time) or HG_ERR_REDIS_SIGNAL (a source answered something unusable). */
+      readonly code: ErrorCode;
+      readonly at: number;
+    };
+
+export interface SignalSource {
+  /** Never throws; bounded in time. */
+  poll(): Promise<SignalReading>;
+  close(): Promise<void> | void;
+}
+
+/** Where the loop's status and events go (the Redis status hash and channel, the demo's view). */
+export interface StatusSink {
+  publishStatus(status: ThrottleStatus): void | Promise<void>;
+  publishEvent(event: ThrottleEvent): void | Promise<void>;
+  close(): Promise<void> | void;
+}
+
+/** One live, authorized miner session as the throttle sees it. */
+export interface FleetSession {
+  readonly rigId: string;
+  readonly ip: string | null;
+  /** Shares accepted (locally valid) so far in this session. */
+  readonly accepted: number;
+  readonly lastShareAt: number | null;
+}
+
+/** What the daemon offers the throttle. */
+export interface Fleet {
+  sessions(): Iterable<FleetSession>;
+  /** Fresh work with clean_jobs for the rig's sessions (after a firmware resume). */
+  refreshWork(rigId: string): void;
+  /** True while no pool is reachable (the daemon's no-pool state). */
+  noPool(): boolean;
+  readonly gate: StratumGate;
+}

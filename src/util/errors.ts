@@ -20,6 +20,17 @@ export const ERROR_CODES = Object.freeze({
   HG_ERR_CONNECTION_FAULT:
     'Handling one miner or pool connection threw (a bug in hashgate): that connection was closed and logged, the daemon carried on. Please report it with the log line.',
   HG_ERR_LISTEN: '`hashgate run` could not open a listen address (in use, not an address of this host, or a privileged port).',
+  HG_ERR_REDIS_UNAVAILABLE:
+    'The throttle could not reach Redis: connection refused or lost, authentication failed, or no reply within `throttle.redis.commandTimeoutMs`.',
+  HG_ERR_REDIS_SIGNAL:
+    'A queue-depth source in Redis answered something unusable: a key of another type, a stream without its consumer group, a `key` not holding an integer.',
+  HG_ERR_REDIS_DATA:
+    'A cap or override value in Redis is not usable and was ignored, or a stream lag had to be estimated; the reading itself still counts.',
+  HG_ERR_REDIS_PUBLISH: 'Writing the throttle status hash or publishing an event to Redis failed.',
+  HG_ERR_DRIVER_COMMAND:
+    'A rig did not carry out a throttle command: its firmware API refused it, timed out, was unreachable or answered something hashgate cannot use.',
+  HG_ERR_DRIVER_CONFIG:
+    'A rig driver cannot work as configured: no address (no `host` and the rig never connected), an unreadable or empty LuxOS `passwordFile`, or no profile.',
 });
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -10,7 +10,8 @@
  * session in each JobStore.
  */
 
-import { type PrepareJobResult, prepareJob, type StratumJob } from './job.js';
+import type { StratumJob } from '../protocol/work-types.js';
+import { type PrepareJobResult, prepareJob } from './job.js';
 
 export const DEFAULT_JOB_CACHE_SIZE = 1024;
 

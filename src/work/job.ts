@@ -1,35 +1,13 @@
 /**
- * A Stratum job (the parameters of mining.notify) and its prepared form.
- *
- * Byte orders, as they arrive on the wire (mining.notify params):
- * - prevhash: the 32-byte previous block hash in header (internal) order
- *   with every 4-byte word byte-swapped. Reading the hex as big-endian words
- *   and byte-swapping each word gives the header's words.
- * - coinb1, coinb2: raw coinbase transaction bytes (non-witness serialization).
- * - merkle_branch: 32-byte hashes in internal byte order, leaf level first.
- * - version, nbits, ntime: 8 hex digits, big-endian numbers. The header
- *   stores them little-endian.
+ * A Stratum job prepared for share checks: every field of mining.notify
+ * decoded once. The wire shape (StratumJob) and its byte orders are in
+ * src/protocol/work-types.ts.
  */
 
+import type { StratumJob } from '../protocol/work-types.js';
 import { bswap32, decodeHex, parseU32BE } from '../util/hex.js';
 import { createMidstate, type Midstate } from './sha256.js';
 import { targetFromBits } from './target.js';
-
-/** mining.notify parameters, all hex exactly as sent on the wire. */
-export interface StratumJob {
-  readonly jobId: string;
-  readonly prevhash: string;
-  readonly coinb1: string;
-  readonly coinb2: string;
-  readonly merkleBranch: readonly string[];
-  /** Big-endian hex. */
-  readonly version: string;
-  /** Big-endian hex. */
-  readonly nbits: string;
-  /** Big-endian hex. */
-  readonly ntime: string;
-  readonly cleanJobs?: boolean;
-}
 
 /** Limits on job fields: generous for any real pool, small enough that a hostile one cannot balloon memory. */
 export const JOB_LIMITS = Object.freeze({

@@ -15,10 +15,11 @@
  * Rejections are values, never exceptions; nothing here throws on peer input.
  */
 
+import { REJECT_TABLE, type RejectReason, type StratumErrorCode } from '../protocol/stratum-errors.js';
+import type { ShareSubmit } from '../protocol/work-types.js';
 import { bswap32, decodeHex, formatU32BE, parseU32BE } from '../util/hex.js';
 import type { PreparedJob } from './job.js';
 import type { JobStore } from './job-store.js';
-import { REJECT_TABLE, type RejectReason, type StratumErrorCode } from './reasons.js';
 import { foldMerkleBranch, sha256dFromMidstate, sha256dHeaderWords, wordsToBytes } from './sha256.js';
 import { DIFF1_TARGET, isValidDifficulty, targetFromDifficulty } from './target.js';
 
@@ -37,18 +38,6 @@ export interface ShareContext {
   readonly difficulty: number;
   /** Seconds past the job's ntime a submit may go (default 7200). */
   readonly ntimeWindowSeconds?: number;
-}
-
-/** mining.submit parameters (after the worker name), hex as on the wire. */
-export interface ShareSubmit {
-  readonly jobId: string;
-  readonly extranonce2: string;
-  /** Big-endian hex. */
-  readonly ntime: string;
-  /** Big-endian hex. */
-  readonly nonce: string;
-  /** BIP 310 version_bits, big-endian hex; optional. */
-  readonly versionBits?: string | undefined;
 }
 
 /** The hash of a checked share. */

@@ -6,7 +6,7 @@ import { createMetrics, type Metrics } from '../../src/admin/metrics.js';
 import { startAdminServer, type AdminLimits, type AdminServer } from '../../src/admin/server.js';
 import type { AdminCounters, AdminSource, Readiness, SessionView } from '../../src/admin/types.js';
 import type { JournalWriterStats } from '../../src/journal/writer.js';
-import { createWorkerStats, type WorkerStats } from '../../src/session/stats.js';
+import { createWorkerStats, type WorkerStats } from '../../src/work/worker-stats.js';
 import type { RigStatus, ThrottleMode, ThrottleStatus } from '../../src/throttle/types.js';
 import { createLogger, type Logger } from '../../src/util/log.js';
 

@@ -19,11 +19,11 @@ import {
   nodeCryptoValidateShare,
   nodeSha256dFromPrefix,
 } from '../../src/bench/variants.js';
+import { REJECT_REASONS } from '../../src/protocol/stratum-errors.js';
 import { encodeHex, formatU32BE, parseU32BE } from '../../src/util/hex.js';
 import {
   JobStore,
   prepareJob,
-  REJECT_REASONS,
   type ShareContext,
   type ShareSubmit,
   type ShareVerdict,

@@ -298,26 +298,26 @@ t.test('SIGTERM: a miner that never closes its side does not hold shutdown past 
   stuck.on('error', () => {});
   await new Promise<void>((resolve) => stuck.once('connect', () => resolve()));
   let received = '';
-  stuck.on('data', (c: Buffer) => (received += c.toString()));
+  stuck.on('data', (c: Buffer) => {
+    const first = !received.includes('client.reconnect');
+    received += c.toString();
+    // A hung rig does not honour client.reconnect and keeps talking: the proxy must neither answer it nor drop
+    // the connection for it (it used to answer after end(), and the write after end destroyed the socket).
+    if (first && received.includes('client.reconnect')) stuck.write('{"id":2,"method":"mining.subscribe","params":["stuck/1.0"]}\n');
+  });
+  // SIGTERM goes out once the upstream is connected, usually with this subscribe still at the pool: its answer
+  // arrives after the proxy has ended its side, and must not close the connection either.
   stuck.write('{"id":1,"method":"mining.subscribe","params":["stuck/1.0"]}\n');
   await run.waitLog((l) => l.msg === 'pool connected', 'upstream for the stuck miner');
   const sent = Date.now();
-  let clientClosed: number | null = null;
-  stuck.on('close', () => (clientClosed ??= Date.now() - sent));
   run.child.kill('SIGTERM');
   const { code } = await run.exited;
   const took = Date.now() - sent;
   t.equal(code, 0, 'exit 0');
-  // What this test holds the proxy to: a miner that never closes cannot hold shutdown past the deadline
-  // (below). Whether the proxy waits that long for it is reported, not asserted: on Node 20 the proxy's side of
-  // this half-open connection was seen closing within ~10 ms of client.reconnect in most isolated runs, while the
-  // client kept its side open; that is under investigation (session 2 closing note).
-  t.comment(
-    took >= DEADLINE_MS - 200
-      ? `waited for the deadline (${took} ms)`
-      : `finished after ${took} ms; the client ${clientClosed === null ? 'still had its side open' : `closed after ${clientClosed} ms`}`,
-  );
+  // The proxy keeps its side until the deadline for a miner that keeps its own open, then forces it closed.
+  t.ok(took >= DEADLINE_MS - 200, `waited for the deadline (${took} ms)`);
   t.ok(took < DEADLINE_MS + 5000, `but not much longer (${took} ms)`);
   t.match(received, /client\.reconnect/, 'the miner was told to reconnect before being closed');
-  t.equal((await audit(journal)).code, 0, 'the journal audits clean');
+  const a = await audit(journal);
+  t.equal(a.code, 0, a.code === 0 ? 'the journal audits clean' : `hashgate audit: ${a.stdout}${a.stderr}`);
 });

@@ -1,5 +1,8 @@
+import fc from 'fast-check';
+import { isIP } from 'node:net';
 import t from 'tap';
 import { CONFIG_DEFAULTS, ConfigSchema, formatHostPort, parseHostPort, parsePoolUrl } from '../../src/config/index.js';
+import { parseCidr } from '../../src/config/throttle-schema.js';
 
 t.test('parseHostPort: accepted forms', async (t) => {
   const cases: [string, string, number][] = [
@@ -146,4 +149,42 @@ t.test('CONFIG_DEFAULTS is frozen all the way down', async (t) => {
   t.ok(Object.isFrozen(CONFIG_DEFAULTS));
   t.ok(Object.isFrozen(CONFIG_DEFAULTS.limits));
   t.ok(Object.isFrozen(CONFIG_DEFAULTS.listen));
+});
+
+t.test('parseCidr reads an address exactly as node:net isIP does (the config layer does not load node:net)', async (t) => {
+  const agree = (addr: string) => {
+    const family = isIP(addr);
+    const r = parseCidr(addr);
+    return family === 0 ? r === null : r !== null && r.family === family && r.prefix === (family === 4 ? 32 : 128) && r.address === addr;
+  };
+  for (const a of ['10.0.1.7', '010.0.1.7', '256.0.0.1', '::', '::1', '1::', '1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7::', '1:2:3:4:5:6:7:8:9']) {
+    t.ok(agree(a), a);
+  }
+  for (const a of [
+    '::ffff:10.0.0.1',
+    '1:2:3:4:5:6:1.2.3.4',
+    '1:2:3:4:5:6:7:1.2.3.4',
+    'fe80::1%eth0',
+    'fe80::1%',
+    'fe80::1%a b',
+    '1.2.3.4%eth0',
+  ]) {
+    t.ok(agree(a), a);
+  }
+  for (const a of [':::', '1::2::3', '12345::', 'g::', '', ' 1.2.3.4', '[::1]', '1.2.3.04', '0x1.2.3.4']) t.ok(agree(a), a);
+  const piece = fc.constantFrom('0', '1', '9', '00', '255', '256', 'a', 'F', 'ffff', 'g', ':', '::', '.', '%', 'eth0', '-', ' ');
+  const soup = fc.array(piece, { maxLength: 16 }).map((a) => a.join(''));
+  const zone = fc.stringMatching(/^%[a-z0-9.:-]{0,4}$/);
+  const addr = fc.oneof(
+    fc.ipV4(),
+    fc.ipV4Extended(),
+    fc.ipV6(),
+    fc.tuple(fc.ipV6(), zone).map(([a, z]) => a + z),
+    soup,
+  );
+  fc.assert(fc.property(addr, agree), { numRuns: 20_000 });
+  t.same(parseCidr('10.0.1.0/24'), { address: '10.0.1.0', prefix: 24, family: 4 });
+  t.same(parseCidr('fd00::/64'), { address: 'fd00::', prefix: 64, family: 6 });
+  t.equal(parseCidr('10.0.1.0/33'), null);
+  t.equal(parseCidr('10.0.1.0/24/1'), null);
 });

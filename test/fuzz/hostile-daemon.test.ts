@@ -40,7 +40,7 @@ import { type SimMiner, type SimMinerOptions, startSimMiner } from '../../src/si
 import { startSimPool } from '../../src/sim/sim-pool.js';
 
 const FIXED_SEED = 20240609;
-const ENV_SEED = Number(process.env.HOSTILE_FUZZ_SEED);
+const ENV_SEED = process.env.HOSTILE_FUZZ_SEED ? Number(process.env.HOSTILE_FUZZ_SEED) : Number.NaN;
 const RANDOM_SEED = Number.isInteger(ENV_SEED) ? ENV_SEED >>> 0 : Math.floor(Math.random() * 2 ** 32);
 /** Per wait; far below tap's per-file timeout. */
 const WAIT_MS = 15_000;

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import t from 'tap';
 import { encodeRecord, type JournalRecord, LOCAL_VERDICTS, parseRecord, RECORD_TYPES } from '../../src/journal/format.js';
-import { REJECT_REASONS } from '../../src/work/reasons.js';
+import { REJECT_REASONS } from '../../src/protocol/stratum-errors.js';
 
 const H64 = 'ab'.repeat(32);
 

@@ -10,6 +10,7 @@ import {
   JSON_LIMITS,
   type JsonValue,
   measureJson,
+  readRpcError,
   RELAY_LIMITS,
   relayableError,
   relayableResult,
@@ -148,4 +149,14 @@ t.test('pool results keep only bounded parts: subscriptions, configure extension
   if (conf.ok) t.strictSame(conf.msg.result?.other, { 'minimum-difficulty': true }, 'structures and long strings dropped');
   const en1 = parseSubscribeResult({ kind: 'response', id: 1, result: [[], 'ab'.repeat(33), 4], error: null });
   t.equal(en1.ok, false, 'extranonce1 over 32 bytes is not a pool answer');
+});
+
+t.test('readRpcError: a code that is not a finite number is no code (1e999 parses as Infinity, which JSON writes as null)', async (t) => {
+  // Found by the fuzz test: the journal got pe [null, "…"] and the audit called it damaged.
+  const env = classifyLine('{"id":1,"result":false,"error":[1e999,"Low difficulty",null]}');
+  t.equal(env.kind, 'response');
+  if (env.kind !== 'response') return;
+  t.same(readRpcError(env.error), { code: null, message: 'Low difficulty', data: null });
+  t.same(readRpcError({ code: -1e999, message: 'x' }), { code: null, message: 'x', data: null });
+  t.same(readRpcError([23, 'Low', null]), { code: 23, message: 'Low', data: null });
 });

@@ -13,7 +13,7 @@ import {
   rpcErrorKindOf,
   rpcErrorTriple,
 } from '../../src/protocol/json-rpc.js';
-import { StratumErrorCode } from '../../src/work/reasons.js';
+import { StratumErrorCode } from '../../src/protocol/stratum-errors.js';
 
 /** [line, expected envelope (subset)] */
 const TABLE: [string, string, Partial<RpcEnvelope> & Record<string, unknown>][] = [

@@ -6,7 +6,7 @@ import t from 'tap';
 import type { JsonValue } from '../../src/protocol/json-rpc.js';
 import type { SubmitMessage } from '../../src/protocol/miner.js';
 import type { PoolReply, PoolVerdict, ShareRecord } from '../../src/session/ports.js';
-import { createWorkerStats, type WorkerStats } from '../../src/session/stats.js';
+import { createWorkerStats, type WorkerStats } from '../../src/work/worker-stats.js';
 import { type SubmitContext, SubmitPipeline } from '../../src/session/submit.js';
 import { SubmitLimiter } from '../../src/session/submit-limit.js';
 import { createLogger } from '../../src/util/log.js';

@@ -189,6 +189,7 @@ t.test('luxos: a refused logon and firmware errors become short DriverErrors', a
   let e = await driverError(control.curtail());
   t.equal(e.driver, 'luxos');
   t.equal(e.message, 'logon: Another session is active (LuxOS code 402)');
+  t.equal(e.code, 'HG_ERR_DRIVER_COMMAND', 'the rig refused: a command failure (docs/errors.md)');
   sim.failures.refuseLogon = null;
   sim.failures.errors.curtail = 'Boards are busy';
   e = await driverError(control.curtail());
@@ -244,12 +245,13 @@ t.test('luxos: passwordFile is read once and trimmed; a missing file is a clear 
   const other = await luxos(t, { password: SECRET }, { passwordFile: missing });
   const e = await driverError(other.control.curtail());
   t.equal(e.message, `cannot read passwordFile ${missing} (ENOENT)`);
+  t.equal(e.code, 'HG_ERR_DRIVER_CONFIG', 'a settings problem, not the rig');
   t.equal(other.sim.commands.length, 0, 'nothing sent without the password');
 
   const empty = join(dir, 'empty.pw');
   writeFileSync(empty, '\n');
   const third = await luxos(t, { password: SECRET }, { passwordFile: empty });
-  t.match((await driverError(third.control.curtail())).message, /is empty/);
+  t.match(await driverError(third.control.curtail()), { message: /is empty/, code: 'HG_ERR_DRIVER_CONFIG' });
 });
 
 t.test('luxos: a miner that never answers → timeout; a dropped connection → DriverError', async (t) => {
@@ -258,6 +260,7 @@ t.test('luxos: a miner that never answers → timeout; a dropped connection → 
   sim.failures.hang = ['curtail'];
   const e = await driverError(control.resume());
   t.match(e.message, /^curtail wakeup: timed out after 200 ms at 127\.0\.0\.1:\d+$/);
+  t.equal(e.code, 'HG_ERR_DRIVER_COMMAND');
   sim.failures.hang = false;
   sim.failures.drop = ['summary'];
   const d = await driverError(control.readState!());
@@ -287,15 +290,19 @@ t.test('luxos: power targets come only from driver.profiles', async (t) => {
   const { sim, control } = await luxos(t);
   const e = await driverError(control.setPowerTarget!(2500));
   t.equal(e.message, 'no LuxOS profile configured for 2500 W (driver.profiles has 2400, 2800, 3250)');
+  t.equal(e.code, 'HG_ERR_DRIVER_CONFIG');
   t.equal(sim.commands.length, 0);
   sim.failures.errors.profileset = 'Profile not found';
-  t.match((await driverError(control.setPowerTarget!(2400))).message, /^profileset 2400W: Profile not found/);
+  t.match(await driverError(control.setPowerTarget!(2400)), {
+    message: /^profileset 2400W: Profile not found/,
+    code: 'HG_ERR_DRIVER_COMMAND',
+  });
 
   const none = await luxos(t, {}, { profiles: {} });
   t.equal(none.control.supportsPowerTarget, false);
   t.equal(none.control.setPowerTarget, undefined);
   const bad = await luxos(t, {}, { profiles: { '2000': '2' } });
-  t.match((await driverError(bad.control.setPowerTarget!(2000))).message, /reads as a board id/);
+  t.match(await driverError(bad.control.setPowerTarget!(2000)), { message: /reads as a board id/, code: 'HG_ERR_DRIVER_CONFIG' });
 });
 
 t.test('luxos: concurrent calls go one at a time; close() logs off and later calls fail', async (t) => {
@@ -344,6 +351,7 @@ t.test('esp-miner: firmware without pause (pre-2.14) and HTTP errors are DriverE
   const old = await espMiner(t, { pauseEndpoints: false });
   const e = await driverError(old.control.curtail());
   t.equal(e.driver, 'esp-miner');
+  t.equal(e.code, 'HG_ERR_DRIVER_COMMAND');
   t.match(
     e.message,
     /^POST \/api\/system\/pause: HTTP 404 from 127\.0\.0\.1:\d+ \(ESP-Miner before 2\.14 has no pause\/resume endpoints\)$/,
@@ -401,7 +409,7 @@ t.test('stratum: curtail parks the rig at the gate, resume unparks it', async (t
     unpark: () => {},
   };
   const c2 = createRigControl({ type: 'stratum' }, { rigId: 'r', rigIp: null, gate: failing, log });
-  t.equal((await driverError(c2.curtail())).message, 'park failed: daemon stopping');
+  t.match(await driverError(c2.curtail()), { message: 'park failed: daemon stopping', code: 'HG_ERR_DRIVER_COMMAND' });
 });
 
 t.test('factory: the firmware address defaults to the rig source address; none known → DriverError', async (t) => {
@@ -422,8 +430,10 @@ t.test('factory: the firmware address defaults to the rig source address; none k
   await control.curtail();
   t.equal(sim.state.paused, true, 'reached through the IPv4-mapped source address');
 
-  t.throws(
-    () => createRigControl(luxosConfig(4028, { host: null }), { rigId: 'ghost', rigIp: null, gate: recordingGate(), log }),
-    new DriverError('luxos', 'rig ghost has no address: set driver.host, or let the rig connect first'),
-  );
+  t.throws(() => createRigControl(luxosConfig(4028, { host: null }), { rigId: 'ghost', rigIp: null, gate: recordingGate(), log }), {
+    name: 'DriverError',
+    driver: 'luxos',
+    code: 'HG_ERR_DRIVER_CONFIG',
+    message: 'rig ghost has no address: set driver.host, or let the rig connect first',
+  });
 });

@@ -4,6 +4,10 @@
  * while their Stratum sessions stay up; Redis killed → the configured stale mode (shed) engages; queue drained →
  * rigs resume one step at a time, best first, and shares flow again. The stratum driver parks a rig by closing its
  * session and refusing it until the queue drains.
+ *
+ * No test sleeps: every wait is on an event (the controller's onTick, a firmware simulator's onChange, a simulated
+ * miner's events, a Redis pub/sub message), each bounded by a deadline that fails the test. What is asserted about
+ * time is the controller's own decision times, never elapsed wall-clock time.
  */
 
 import t from 'tap';
@@ -17,16 +21,31 @@ import type { ThrottleEvent, ThrottleStatus } from '../../src/throttle/types.js'
 import { createLogger } from '../../src/util/log.js';
 import { redisClient, startRedis } from '../helpers/redis.js';
 import { miner, pool } from '../helpers/sim.js';
+import { onEvents, Signal, type Subscribe, when } from './wait.js';
 
 const log = createLogger({ level: 'silent' });
 
-/** Polls until pred() holds; rejects with the label after `ms` (a bound, not a timing assertion). */
-async function until(pred: () => boolean, label: string, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${label}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/** A firmware simulator's state changes, as a wait source. */
+const changes =
+  (sim: { onChange(fn: () => void): () => void }): Subscribe =>
+  (wake) =>
+    sim.onChange(wake);
+
+/** The daemon's throttle ticks: the last status, and a wait source that fires after every tick. */
+function tickWatch() {
+  const ticked = new Signal();
+  const w = {
+    status: null as ThrottleStatus | null,
+    ticks: 0,
+    onTick: (s: ThrottleStatus) => {
+      w.status = s;
+      w.ticks++;
+      ticked.fire();
+    },
+    /** Resolves once pred() holds after some tick (or at once); rejects with the label after ms. */
+    until: (pred: () => boolean, label: string, ms?: number) => when(pred, label, [ticked.subscribe], ms),
+  };
+  return w;
 }
 
 const rigMiner = (t: Parameters<typeof miner>[0], port: number, user: string) =>
@@ -122,8 +141,8 @@ t.test('queue up: worst rigs curtailed through firmware, sessions kept; Redis ki
     },
   });
   const events: ThrottleEvent[] = [];
-  let status: ThrottleStatus | null = null;
-  const daemon = new Daemon(config, log, { onThrottleTick: (s) => (status = s) });
+  const tw = tickWatch();
+  const daemon = new Daemon(config, log, { onThrottleTick: tw.onTick });
   await daemon.start();
   t.teardown(() => daemon.stop());
   const port = daemon.addresses()[0]!.port;
@@ -131,6 +150,7 @@ t.test('queue up: worst rigs curtailed through firmware, sessions kept; Redis ki
   const sub = redisClient(t, redis.url);
   await sub.subscribe(`${redis.prefix}events`);
   sub.on('message', (_ch: string, msg: string) => events.push(JSON.parse(msg) as ThrottleEvent));
+  const published = onEvents(sub, 'message');
 
   const miners: Record<string, SimMiner> = {
     lux1: await rigMiner(t, port, 'e2e.lux1'),
@@ -142,24 +162,34 @@ t.test('queue up: worst rigs curtailed through firmware, sessions kept; Redis ki
   top.onChange((s) => (s.sleeping ? miners.top!.pause() : miners.top!.resume()));
   esp.onChange((s) => (s.paused ? miners.esp1!.pause() : miners.esp1!.resume()));
 
-  await until(() => Object.values(miners).every((m) => m.stats.accepted > 0), 'every rig has a share accepted');
-  await until(() => status?.mode === 'live' && status.rigs.length === 3, 'throttle live with 3 rigs');
-  t.equal(status!.curtailedRigs, 0, 'queue empty: nothing curtailed');
+  await Promise.all(Object.values(miners).map((m) => m.waitFor(() => m.stats.accepted > 0, 20_000, 'a share accepted')));
+  await tw.until(() => tw.status?.mode === 'live' && tw.status.rigs.length === 3, 'throttle live with 3 rigs');
+  t.equal(tw.status!.curtailedRigs, 0, 'queue empty: nothing curtailed');
 
   // 1. Depth 8 → GPUs need 800 W → ASIC budget 2,300 W: one rig must go, the least efficient of the lowest priority.
   await r.set(depthKey, '8');
-  await until(() => lux.state.sleeping, 'lux1 put to sleep');
-  await until(() => rigOf(status, 'e2e.lux1')?.state === 'curtailed', 'status shows lux1 curtailed');
+  await when(() => lux.state.sleeping, 'lux1 put to sleep', [changes(lux)]);
+  await tw.until(() => rigOf(tw.status, 'e2e.lux1')?.state === 'curtailed', 'status shows lux1 curtailed');
   t.notOk(esp.state.paused, 'esp1 keeps running');
   t.notOk(top.state.sleeping, 'top keeps running');
-  t.equal(status!.budget.asicWatts, 2300, 'ASIC budget 2,300 W');
-  t.equal(status!.asicWatts, 2000, 'ASIC watts 2,000 after the curtail');
-  // Its share rate drops to zero while its Stratum session stays up (so it does not fail over).
-  await new Promise((r) => setTimeout(r, 400)); // shares already in flight land
-  const luxSubmitted = miners.lux1!.stats.submitted;
-  const topSubmitted = miners.top!.stats.submitted;
-  await until(() => miners.top!.stats.submitted > topSubmitted + 3, 'top keeps submitting');
-  t.equal(miners.lux1!.stats.submitted, luxSubmitted, 'lux1 submits nothing while curtailed');
+  t.equal(tw.status!.budget.asicWatts, 2300, 'ASIC budget 2,300 W');
+  t.equal(tw.status!.asicWatts, 2000, 'ASIC watts 2,000 after the curtail');
+  // Its share rate drops to zero while its Stratum session stays up (so it does not fail over). First the shares
+  // already in flight land: each one the rig submitted has its answer from the pool, through hashgate.
+  const lux1 = miners.lux1!;
+  await lux1.waitFor(() => lux1.shares.every((x) => x.status !== undefined), 20_000, 'lux1 in-flight shares answered');
+  const luxSubmitted = lux1.stats.submitted;
+  const luxSubmits: unknown[] = [];
+  lux1.events.on('submit', (x: unknown) => luxSubmits.push(x));
+  // Then the world moves on: top gets four more shares accepted through the same proxy, and the loop ticks three more
+  // times. A lux1 share found after its curtail would have been submitted (and seen) in that time.
+  const top1 = miners.top!;
+  const topAccepted = top1.stats.accepted;
+  const ticksNow = tw.ticks;
+  await top1.waitFor(() => top1.stats.accepted > topAccepted + 3, 20_000, 'top keeps getting shares accepted');
+  await tw.until(() => tw.ticks >= ticksNow + 3, 'three more throttle ticks');
+  t.same(luxSubmits, [], 'lux1 submits nothing while curtailed');
+  t.equal(lux1.stats.submitted, luxSubmitted);
   t.ok(miners.lux1!.stats.connected, 'lux1 Stratum session stays connected');
   t.equal(miners.lux1!.stats.disconnects, 0, 'lux1 was never disconnected');
   t.ok(
@@ -169,42 +199,45 @@ t.test('queue up: worst rigs curtailed through firmware, sessions kept; Redis ki
 
   // 2. Depth 15 → budget 1,600 W: esp1 goes too; top (priority 5) stays.
   await r.set(depthKey, '15');
-  await until(() => esp.state.paused, 'esp1 paused');
+  await when(() => esp.state.paused, 'esp1 paused', [changes(esp)]);
   t.notOk(top.state.sleeping, 'the high-priority rig keeps running');
 
   // 3. Redis killed → after staleAfterMs the configured mode (shed: budget for the GPUs' maximum need = 0 W) engages.
   await redis.kill();
-  await until(() => status?.mode === 'stale-shed', 'stale-shed mode');
-  t.equal(status!.redis.healthy, false, 'status says Redis is unhealthy');
-  await until(() => top.state.sleeping, 'shed curtails the last rig too');
+  await tw.until(() => tw.status?.mode === 'stale-shed', 'stale-shed mode');
+  t.equal(tw.status!.redis.healthy, false, 'status says Redis is unhealthy');
+  await when(() => top.state.sleeping, 'shed curtails the last rig too', [changes(top)]);
 
   // 4. Redis back, queue empty (the restarted server has no key: depth 0) → live again, staggered resume, best first.
-  const resumes: { rig: string; at: number }[] = [];
-  lux.onChange((s) => !s.sleeping && resumes.push({ rig: 'lux1', at: Date.now() }));
-  top.onChange((s) => !s.sleeping && resumes.push({ rig: 'top', at: Date.now() }));
-  esp.onChange((s) => !s.paused && resumes.push({ rig: 'esp1', at: Date.now() }));
+  const resumes: string[] = [];
+  lux.onChange((s) => !s.sleeping && resumes.push('lux1'));
+  top.onChange((s) => !s.sleeping && resumes.push('top'));
+  esp.onChange((s) => !s.paused && resumes.push('esp1'));
   await redis.restart();
-  await until(() => status?.mode === 'live', 'live again after Redis returns');
-  await until(() => resumes.length === 3, 'all three rigs resumed', 20_000);
-  t.same(
-    resumes.map((x) => x.rig),
-    ['top', 'esp1', 'lux1'],
-    'resumed best first: priority, then J/TH',
-  );
-  // One 1,000 W rig per step, a step per resumeIntervalMs: never two in one step (a lower bound, not a speed check).
-  for (let i = 1; i < resumes.length; i++) t.ok(resumes[i]!.at - resumes[i - 1]!.at >= 900, `resume ${i + 1} a step after resume ${i}`);
+  await tw.until(() => tw.status?.mode === 'live', 'live again after Redis returns');
+  await when(() => resumes.length === 3, 'all three rigs resumed', [changes(lux), changes(top), changes(esp)]);
+  t.same(resumes, ['top', 'esp1', 'lux1'], 'resumed best first: priority, then J/TH');
+  // One 1,000 W rig per step, a step per resumeIntervalMs (1,000 ms): the controller's decision times, stamped by its own
+  // clock as each rig's `since`, are at least a step apart. (What the planner decided, not how fast anything ran.)
+  const order = ['e2e.top', 'e2e.esp1', 'e2e.lux1'];
+  await tw.until(() => order.every((id) => rigOf(tw.status, id)?.state === 'running'), 'status shows all three running');
+  const decidedAt = order.map((id) => rigOf(tw.status, id)!.since);
+  for (let i = 1; i < decidedAt.length; i++)
+    t.ok(decidedAt[i]! - decidedAt[i - 1]! >= 1000, `resume ${i + 1} decided a resume step after resume ${i}`);
 
   // 5. Shares flow again from every rig.
   const after = Object.fromEntries(Object.entries(miners).map(([k, m]) => [k, m.stats.accepted]));
-  await until(() => Object.entries(miners).every(([k, m]) => m.stats.accepted > after[k]! + 2), 'every rig submits again');
-  t.equal(status!.curtailedRigs, 0, 'nothing curtailed at the end');
+  await Promise.all(
+    Object.entries(miners).map(([k, m]) => m.waitFor(() => m.stats.accepted > after[k]! + 2, 20_000, `${k} submits again`)),
+  );
+  t.equal(tw.status!.curtailedRigs, 0, 'nothing curtailed at the end');
   t.notOk(
-    status!.rigs.some((x) => x.alert !== null),
+    tw.status!.rigs.some((x) => x.alert !== null),
     'no alerts',
   );
 
   // State back to the site: the status hash and the events.
-  await until(() => events.some((e) => e.type === 'resume' && e.rig === 'e2e.lux1'), 'resume event published');
+  await when(() => events.some((e) => e.type === 'resume' && e.rig === 'e2e.lux1'), 'resume event published', [published]);
   const hash = await r.hgetall(`${redis.prefix}status`);
   t.equal(hash.mode, 'live', 'status hash mode');
   t.equal(hash.curtailedRigs, '0', 'status hash curtailedRigs');
@@ -223,7 +256,15 @@ t.test('queue up: worst rigs curtailed through firmware, sessions kept; Redis ki
 function scriptedSource(): SignalSource & { depth: number } {
   const s = {
     depth: 0,
-    poll: async (): Promise<SignalReading> => ({ ok: true, depth: s.depth, capWatts: null, overrides: new Map(), at: Date.now() }),
+    poll: async (): Promise<SignalReading> => ({
+      ok: true,
+      depth: s.depth,
+      perSource: [{ label: 'test', value: s.depth }],
+      capWatts: null,
+      overrides: new Map(),
+      warnings: [],
+      at: Date.now(),
+    }),
     close: () => {},
   };
   return s;
@@ -247,33 +288,34 @@ t.test('stratum driver: a parked rig is disconnected and refused, and comes back
       },
     },
   });
-  let status: ThrottleStatus | null = null;
-  const daemon = new Daemon(config, log, { signalSource: source, statusSink: null, onThrottleTick: (s) => (status = s) });
+  const tw = tickWatch();
+  const daemon = new Daemon(config, log, { signalSource: source, statusSink: null, onThrottleTick: tw.onTick });
   await daemon.start();
   t.teardown(() => daemon.stop());
   const port = daemon.addresses()[0]!.port;
   const low = await rigMiner(t, port, 'p.low');
   const high = await rigMiner(t, port, 'p.high');
-  await until(() => low.stats.accepted > 0 && high.stats.accepted > 0, 'both rigs mining');
-  await until(() => status?.rigs.length === 2, 'both rigs known');
+  await Promise.all([low, high].map((m) => m.waitFor(() => m.stats.accepted > 0, 20_000, 'mining')));
+  await tw.until(() => tw.status?.rigs.length === 2, 'both rigs known');
 
   source.depth = 5; // GPUs need 500 W → ASIC budget 1,500 W → one rig parked: the low-priority one
-  await until(() => daemon.park.isParked('p.low'), 'p.low parked');
-  await until(() => low.stats.disconnects > 0, 'p.low disconnected');
-  await until(() => daemon.counters.refusedParked > 1, 'its reconnects are refused');
+  await tw.until(() => daemon.park.isParked('p.low'), 'p.low parked');
+  await low.waitFor(() => low.stats.disconnects > 0, 20_000, 'p.low disconnected');
+  // Every reconnect attempt is an event of the miner's; the daemon counts the refusal before it closes the socket.
+  await low.waitFor(() => daemon.counters.refusedParked > 1, 20_000, 'its reconnects are refused');
   t.notOk(daemon.park.isParked('p.high'), 'p.high not parked');
   t.notOk(
     daemon.sessions().some((s) => s.workerNames[0] === 'p.low' && s.status === 'authorized'),
     'no live session for p.low',
   );
   const highBefore = high.stats.accepted;
-  await until(() => high.stats.accepted > highBefore + 2, 'p.high keeps mining');
+  await high.waitFor(() => high.stats.accepted > highBefore + 2, 20_000, 'p.high keeps mining');
 
   source.depth = 0;
-  await until(() => !daemon.park.isParked('p.low'), 'p.low unparked');
+  await tw.until(() => !daemon.park.isParked('p.low'), 'p.low unparked');
   const lowBefore = low.stats.accepted;
-  await until(() => low.stats.accepted > lowBefore, 'p.low reconnects and mines again', 20_000);
-  t.equal(rigOf(status, 'p.low')?.state, 'running', 'status shows p.low running');
+  await low.waitFor(() => low.stats.accepted > lowBefore, 30_000, 'p.low reconnects and mines again');
+  t.equal(rigOf(tw.status, 'p.low')?.state, 'running', 'status shows p.low running');
 });
 
 t.test('verification flags a rig that keeps hashing while curtailed; no pool reachable curtails the fleet', async (t) => {
@@ -313,12 +355,12 @@ t.test('verification flags a rig that keeps hashing while curtailed; no pool rea
       },
     },
   });
-  let status: ThrottleStatus | null = null;
+  const tw = tickWatch();
   const events: ThrottleEvent[] = [];
   const daemon = new Daemon(config, log, {
     signalSource: source,
     statusSink: { publishStatus: () => {}, publishEvent: (e) => void events.push(e), close: () => {} },
-    onThrottleTick: (s) => (status = s),
+    onThrottleTick: tw.onTick,
   });
   await daemon.start();
   t.teardown(() => daemon.stop());
@@ -326,23 +368,23 @@ t.test('verification flags a rig that keeps hashing while curtailed; no pool rea
   await rigMiner(t, port, 'v.deaf');
   const goodMiner = await rigMiner(t, port, 'v.good');
   good.onChange((s) => (s.sleeping ? goodMiner.pause() : goodMiner.resume()));
-  await until(() => status?.rigs.length === 2 && status.rigs.every((r) => r.lastShareAt !== null), 'both rigs mining');
+  await tw.until(() => tw.status?.rigs.length === 2 && tw.status.rigs.every((r) => r.lastShareAt !== null), 'both rigs mining');
 
   source.depth = 5; // budget 1,500 W: the low-priority "deaf" rig is curtailed, but keeps submitting
-  await until(() => deaf.state.sleeping, 'deaf told to sleep');
-  await until(() => rigOf(status, 'v.deaf')?.alert === 'still-hashing', 'still-hashing alert');
+  await when(() => deaf.state.sleeping, 'deaf told to sleep', [changes(deaf)]);
+  await tw.until(() => rigOf(tw.status, 'v.deaf')?.alert === 'still-hashing', 'still-hashing alert');
   t.ok(
     events.some((e) => e.type === 'alert' && e.rig === 'v.deaf' && e.alert === 'still-hashing'),
     'alert event published',
   );
-  t.equal(rigOf(status, 'v.good')?.alert, null, 'the obedient rig has no alert');
+  t.equal(rigOf(tw.status, 'v.good')?.alert, null, 'the obedient rig has no alert');
 
   // No pool reachable: after the grace the daemon disconnects the miners, and the throttle curtails the
   // fleet through the firmware (stale work earns nothing; the power is worth more to the GPUs).
   await p.close();
-  await until(() => status?.mode === 'no-pool', 'no-pool mode', 20_000);
-  await until(() => good.state.sleeping, 'the good rig is put to sleep through its firmware', 20_000);
-  t.equal(status!.budget.asicWatts, 0, 'ASIC budget 0 with no pool');
+  await tw.until(() => tw.status?.mode === 'no-pool', 'no-pool mode', 30_000);
+  await when(() => good.state.sleeping, 'the good rig is put to sleep through its firmware', [changes(good)], 30_000);
+  t.equal(tw.status!.budget.asicWatts, 0, 'ASIC budget 0 with no pool');
 });
 
 t.test('shadow mode: the budget follows the queue, but nothing is sent to any rig', async (t) => {
@@ -372,30 +414,23 @@ t.test('shadow mode: the budget follows the queue, but nothing is sent to any ri
       },
     },
   });
-  let status: ThrottleStatus | null = null;
-  let ticks = 0;
-  const daemon = new Daemon(config, log, {
-    signalSource: source,
-    statusSink: null,
-    onThrottleTick: (s) => {
-      status = s;
-      ticks++;
-    },
-  });
+  const tw = tickWatch();
+  const daemon = new Daemon(config, log, { signalSource: source, statusSink: null, onThrottleTick: tw.onTick });
   await daemon.start();
   t.teardown(() => daemon.stop());
   const port = daemon.addresses()[0]!.port;
   const a = await rigMiner(t, port, 's.lux');
   const b = await rigMiner(t, port, 's.park');
-  await until(() => status?.rigs.length === 2 && a.stats.accepted > 0 && b.stats.accepted > 0, 'both rigs mining');
-  t.equal(status!.mode, 'shadow', 'mode is shadow');
+  await Promise.all([a, b].map((m) => m.waitFor(() => m.stats.accepted > 0, 20_000, 'mining')));
+  await tw.until(() => tw.status?.rigs.length === 2, 'both rigs known');
+  t.equal(tw.status!.mode, 'shadow', 'mode is shadow');
   source.depth = 20; // GPUs need all 2,000 W: live, both rigs would be curtailed
-  await until(() => status?.budget.asicWatts === 0, 'budget follows the queue');
-  const seen = ticks;
-  await until(() => ticks > seen + 5, 'several more ticks');
+  await tw.until(() => tw.status?.budget.asicWatts === 0, 'budget follows the queue');
+  const seen = tw.ticks;
+  await tw.until(() => tw.ticks > seen + 5, 'several more ticks');
   t.notOk(lux.state.sleeping, 'the LuxOS rig was not put to sleep');
   t.equal(lux.commands.filter((c) => c.command === 'curtail').length, 0, 'no curtail command reached the firmware');
   t.notOk(daemon.park.isParked('s.park'), 'the Stratum rig was not parked');
   t.equal(b.stats.disconnects, 0, 'and not disconnected');
-  t.equal(status!.curtailedRigs, 0, 'status: nothing curtailed');
+  t.equal(tw.status!.curtailedRigs, 0, 'status: nothing curtailed');
 });

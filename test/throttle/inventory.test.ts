@@ -249,6 +249,7 @@ t.test('powerTargets: integer profile keys below rated watts, ascending', async 
   t.same(powerTargetsOf(luxos, 3_500), [900, 2_800, 3_100]);
   t.same(powerTargetsOf(luxos, 3_000), [900, 2_800]);
   t.same(powerTargetsOf(luxos, 900), []);
-  t.same(powerTargetsOf({ type: 'esp-miner', host: null, port: 80, timeoutMs: 3000 }, 3_500), []);
+  t.same(powerTargetsOf(config.defaultRig.driver, 3_500), [], 'a stratum driver block from the config');
+  t.same(powerTargetsOf({ type: 'esp-miner', profiles: { '1000': 'low' } }, 3_500), [], 'only LuxOS has power targets');
   t.same(powerTargetsOf({ type: 'stratum' }, 3_500), []);
 });

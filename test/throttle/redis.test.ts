@@ -1,5 +1,4 @@
 import { type AddressInfo, createServer } from 'node:net';
-import { PassThrough } from 'node:stream';
 import t from 'tap';
 import type { DepthSource } from '../../src/config/throttle-schema.js';
 import {
@@ -9,30 +8,15 @@ import {
   reconnectDelayMs,
   type SignalReading,
   type SignalSourceOptions,
-  StaleTracker,
   type StatusPublisherOptions,
 } from '../../src/throttle/redis.js';
 import type { ThrottleEvent, ThrottleStatus } from '../../src/throttle/types.js';
-import { createLogger, type Logger } from '../../src/util/log.js';
+import { createLogger } from '../../src/util/log.js';
 import { type RedisServer, redisClient, startRedis, type Tap } from '../helpers/redis.js';
+import { captureLog as capture } from './log-capture.js';
+import { onEvents, when } from './wait.js';
 
 const silent = createLogger({ level: 'silent' });
-
-function capture(): { logger: Logger; lines: Record<string, unknown>[]; text: () => string } {
-  const stream = new PassThrough();
-  const lines: Record<string, unknown>[] = [];
-  let buf = '';
-  stream.on('data', (c: Buffer) => {
-    buf += c.toString();
-    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-      lines.push(JSON.parse(buf.slice(0, i)) as Record<string, unknown>);
-      buf = buf.slice(i + 1);
-    }
-  });
-  return { logger: createLogger({ destination: stream, level: 'debug' }), lines, text: () => JSON.stringify(lines) };
-}
-
-const flushLogs = () => new Promise((r) => setTimeout(r, 20));
 
 function source(t: Tap, url: string, o: Partial<SignalSourceOptions> = {}) {
   const s = createSignalSource({ url, commandTimeoutMs: 500, logger: silent, sources: [], capKey: null, overrideKey: null, ...o });
@@ -74,17 +58,6 @@ async function depthOf(t: Tap & { fail(m: string): void }, r: RedisServer, sourc
   return good(t, await source(t, r.url, { sources }).poll()).depth;
 }
 
-/** Polls (bounded) until a reading is ok. */
-async function pollUntilOk(s: { poll(): Promise<SignalReading> }, tries = 100): Promise<SignalReading> {
-  let last: SignalReading = { ok: false, error: 'never polled', at: 0 };
-  for (let i = 0; i < tries; i++) {
-    last = await s.poll();
-    if (last.ok) return last;
-    await new Promise((res) => setTimeout(res, 100));
-  }
-  return last;
-}
-
 t.test('key source: GET as a non-negative integer; missing = 0; garbage fails the reading', async (t) => {
   const r = await startRedis(t);
   const c = redisClient(t, r.url);
@@ -99,7 +72,7 @@ t.test('key source: GET as a non-negative integer; missing = 0; garbage fails th
     await c.set(key, bad);
     const fail = await s.poll();
     t.equal(fail.ok, false, `"${bad}" is an error`);
-    if (!fail.ok) t.match(fail.error, key);
+    if (!fail.ok) t.match(fail, { error: key, code: 'HG_ERR_REDIS_SIGNAL' });
   }
   await c.set(key, ' 7 ');
   t.equal(good(t, await s.poll()).depth, 7, 'whitespace tolerated');
@@ -141,7 +114,7 @@ t.test('stream source: consumer group lag + pending from XINFO GROUPS; lag unkno
   for (let i = 0; i < 5; i++) ids.push((await c.xadd(key, '*', 'prompt', `p${i}`))!);
   const noGroup = await s.poll();
   t.equal(noGroup.ok, false, 'a missing group is an error (likely a typo)');
-  if (!noGroup.ok) t.match(noGroup.error, /no consumer group "gpus"/);
+  if (!noGroup.ok) t.match(noGroup, { error: /no consumer group "gpus"/, code: 'HG_ERR_REDIS_SIGNAL' });
 
   await c.xgroup('CREATE', key, 'gpus', '0');
   await c.xgroup('CREATE', key, 'other', '$');
@@ -248,8 +221,13 @@ t.test('cap key: absent -> null; watts -> number; garbage or wrong type -> null 
   t.equal(reading.capWatts, null);
   t.match(reading.warnings[0], /WRONGTYPE/);
   t.equal(s.stats().warnings, 3, 'every warning counted');
-  await flushLogs();
-  t.equal(log.lines.filter((l) => l.msg === 'redis signal data problem').length, 2, 'each distinct problem logged once while it lasts');
+  // The capture is synchronous: every line a poll logs is there when the poll resolves.
+  const problems = log.withMsg('redis signal data problem');
+  t.equal(problems.length, 2, 'each distinct problem logged once while it lasts');
+  t.ok(
+    problems.every((l) => l.code === 'HG_ERR_REDIS_DATA'),
+    'with its code',
+  );
 });
 
 t.test('overrides hash: field = rig id, value run|curtail; other values ignored with a warning', async (t) => {
@@ -282,7 +260,7 @@ t.test('WRONGTYPE: the reading fails and names the key and its type', async (t) 
   ] as DepthSource[]) {
     const reading = await source(t, r.url, { sources: [{ type: 'list', key: `${r.prefix}ok` }, src] }).poll();
     t.equal(reading.ok, false, src.type);
-    if (!reading.ok) t.match(reading.error, `key "${key}" holds a hash`);
+    if (!reading.ok) t.match(reading, { error: `key "${key}" holds a hash`, code: 'HG_ERR_REDIS_SIGNAL' });
   }
   await c.rpush(`${r.prefix}bull:q:prioritized`, 'x');
   const reading = await source(t, r.url, { sources: [{ type: 'bullmq', queue: 'q', prefix: `${r.prefix}bull` }] }).poll();
@@ -302,19 +280,26 @@ t.test('Redis killed mid-run: polls resolve not ok; restarted on the same port: 
   for (let i = 0; i < 3; i++) {
     const reading = await s.poll();
     t.equal(reading.ok, false, `poll ${i} after kill`);
-    if (!reading.ok) t.match(reading.error, /unreachable|not connected/, 'a connection problem, not blamed on a source');
+    if (!reading.ok)
+      t.match(
+        reading,
+        { error: /unreachable|not connected/, code: 'HG_ERR_REDIS_UNAVAILABLE' },
+        'a connection problem, not blamed on a source',
+      );
   }
   t.equal(s.stats().failures, 3);
 
   await r.restart();
   await redisClient(t, r.url).set(key, '8'); // a fresh server: no persistence
-  const back = await pollUntilOk(s);
+  // The source's own connection comes back on its reconnect backoff; its log line says when.
+  await log.waitFor((l) => l.msg === 'redis available again' && l.role === 'signals', 'the source reconnected');
+  const back = await s.poll();
   t.equal(back.ok && back.depth, 8, 'readings come back without recreating the source');
-  await flushLogs();
-  const msgs = log.lines.map((l) => l.msg);
-  t.equal(msgs.filter((m) => m === 'redis unavailable').length, 1, 'the outage logged once');
-  t.ok(msgs.includes('redis available again'));
-  t.ok(msgs.includes('redis signal read ok again'));
+  const down = log.withMsg('redis unavailable');
+  t.equal(down.length, 1, 'the outage logged once');
+  t.equal(down[0]!.code, 'HG_ERR_REDIS_UNAVAILABLE', 'with its code');
+  t.equal(log.withMsg('redis signal read failed')[0]?.code, 'HG_ERR_REDIS_UNAVAILABLE', 'a failed reading logged with its code');
+  t.equal(log.withMsg('redis signal read ok again').length, 1);
 });
 
 t.test('credentials never reach errors or logs', async (t) => {
@@ -331,8 +316,7 @@ t.test('credentials never reach errors or logs', async (t) => {
   t.equal(good(t, await right.poll()).depth, 0, 'the right password works');
   await r.kill();
   await right.poll();
-  await flushLogs();
-  t.ok(log.lines.length > 0);
+  await log.waitFor((l) => l.msg === 'redis unavailable', 'an outage logged');
   t.notMatch(log.text(), /stapled-secret|right-horse-battery/);
   t.match(log.text(), /redis:\/\/\*\*\*@127\.0\.0\.1/);
   t.equal(
@@ -353,7 +337,7 @@ t.test('a server that stops answering: polls and publishes resolve not ok (bound
   await redisClient(t, r.url).call('CLIENT', 'PAUSE', '3000', 'ALL');
   const stalled = await s.poll();
   t.equal(stalled.ok, false);
-  if (!stalled.ok) t.match(stalled.error, /timed out|no reply/);
+  if (!stalled.ok) t.match(stalled, { error: /timed out|no reply/, code: 'HG_ERR_REDIS_UNAVAILABLE' });
   t.equal(await sent(p, p.publishStatus(status())), false);
   t.equal(p.stats().failures, 1);
 
@@ -473,7 +457,7 @@ t.test('events: JSON on the channel, received by a real SUBSCRIBE client', async
     { type: 'budget', asicBudgetWatts: 500_000, freedWatts: 35_000, at: 3 },
   ];
   for (const e of events) t.equal(await sent(p, p.publishEvent(e)), true);
-  for (let i = 0; i < 100 && got.length < events.length; i++) await new Promise((res) => setTimeout(res, 20));
+  await when(() => got.length >= events.length, 'every event delivered to the subscriber', [onEvents(sub, 'message')]);
   t.same(got, events);
 });
 
@@ -497,37 +481,14 @@ t.test('publishing while Redis is down never throws; failures counted and logged
   }
   t.same(p.stats(), { published: 1, failures: 6, failing: true });
   await r.restart();
-  let ok = false;
-  for (let i = 0; i < 100 && !ok; i++) {
-    ok = await sent(p, p.publishStatus(status()));
-    if (!ok) await new Promise((res) => setTimeout(res, 100));
-  }
-  t.equal(ok, true, 'publishing resumes on the same publisher');
+  await log.waitFor((l) => l.msg === 'redis available again' && l.role === 'status', 'the publisher reconnected');
+  t.equal(await sent(p, p.publishStatus(status())), true, 'publishing resumes on the same publisher');
   t.equal(p.stats().failing, false);
   t.equal(await redisClient(t, r.url).hget(statusKey, 'mode'), 'live');
-  await flushLogs();
-  const msgs = log.lines.map((l) => l.msg);
-  t.equal(msgs.filter((m) => m === 'redis status publishing failing').length, 1);
-  t.equal(msgs.filter((m) => m === 'redis status publishing recovered').length, 1);
-});
-
-t.test('StaleTracker (pure): stale once the last good reading is older than staleAfterMs', async (t) => {
-  const st = new StaleTracker(5000, 1000);
-  t.equal(st.isStale(6000), false, 'grace from start until the first reading');
-  t.equal(st.isStale(6001), true, 'no reading within staleAfterMs of start');
-  t.same(st.health(2000), { healthy: false, lastOkAt: null, error: null });
-  st.record({ ok: true, depth: 1, perSource: [], capWatts: null, overrides: new Map(), warnings: [], at: 7000 });
-  t.equal(st.isStale(7000), false);
-  t.same(st.health(7000), { healthy: true, lastOkAt: 7000, error: null });
-  st.record({ ok: false, error: 'boom', at: 8000 });
-  t.equal(st.isStale(12_000), false, 'a failed poll alone does not make it stale');
-  t.equal(st.lastError, 'boom');
-  t.equal(st.health(12_000).healthy, false);
-  t.equal(st.isStale(12_001), true);
-  t.equal(st.ageMs(12_001), 5001);
-  st.record({ ok: true, depth: 1, perSource: [], capWatts: null, overrides: new Map(), warnings: [], at: 13_000 });
-  t.equal(st.isStale(13_000), false);
-  t.equal(st.lastError, null);
+  const failing = log.withMsg('redis status publishing failing');
+  t.equal(failing.length, 1);
+  t.equal(failing[0]!.code, 'HG_ERR_REDIS_PUBLISH');
+  t.equal(log.withMsg('redis status publishing recovered').length, 1);
 });
 
 t.test('reconnect backoff is bounded both ways', async (t) => {

@@ -1,16 +1,7 @@
 import t from 'tap';
+import { REJECT_REASONS, REJECT_TABLE, stratumErrorFor } from '../../src/protocol/stratum-errors.js';
 import { formatU32BE } from '../../src/util/hex.js';
-import {
-  JobStore,
-  prepareJob,
-  REJECT_REASONS,
-  REJECT_TABLE,
-  type ShareContext,
-  type ShareSubmit,
-  type StratumJob,
-  stratumErrorFor,
-  validateShare,
-} from '../../src/work/index.js';
+import { JobStore, prepareJob, type ShareContext, type ShareSubmit, type StratumJob, validateShare } from '../../src/work/index.js';
 import { BLOCKS, ctxOf, jobOf, submitOf } from '../helpers/vectors.js';
 
 function storeWith(...jobs: StratumJob[]): JobStore {

@@ -9,7 +9,6 @@ import { type AuditProgress, defaultAuditThreads, runAudit } from '../../audit/r
 import { HashgateError } from '../../util/errors.js';
 import { ExitCode } from '../exit-codes.js';
 import type { CommandIO } from '../io.js';
-import type { CliCommand } from '../main.js';
 
 /** Parses --since / --until: epoch milliseconds (digits only) or an ISO 8601 date-time. */
 export function parseTime(value: string): number | undefined {
@@ -71,7 +70,8 @@ function positiveInt(v: unknown): boolean {
   return v === undefined || (typeof v === 'number' && Number.isInteger(v) && v >= 1);
 }
 
-async function run(args: Record<string, unknown>, io: CommandIO): Promise<number> {
+/** `hashgate audit`: main() calls this only for a valid command line. */
+export async function run(args: Record<string, unknown>, io: CommandIO): Promise<number> {
   const files = (args.files as unknown[] | undefined)?.map(String) ?? [];
   if (files.length === 0) return usage(io, 'name at least one journal file');
   const workers = ((args.worker as unknown[] | undefined) ?? []).map(String);
@@ -121,35 +121,3 @@ async function run(args: Record<string, unknown>, io: CommandIO): Promise<number
   io.stdout.write(args.json ? renderAuditJson(result, meta) : renderAuditTable(result, meta));
   return exitCode;
 }
-
-export const auditCommand: CliCommand = {
-  name: 'audit <files..>',
-  describe: 'Re-validate every share recorded in journal files and report per worker',
-  builder: (y) =>
-    y
-      .positional('files', { type: 'string', array: true, describe: 'Journal files, oldest first (rotated files carry sessions over)' })
-      .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object instead of the table' })
-      .option('worker', {
-        alias: 'w',
-        type: 'string',
-        array: true,
-        describe: 'Report only workers matching this glob (* and ?); repeatable',
-      })
-      .option('since', { type: 'string', describe: 'Report only shares at or after this time (ISO 8601 or epoch ms)' })
-      .option('until', { type: 'string', describe: 'Report only shares before this time (ISO 8601 or epoch ms)' })
-      .option('progress', { type: 'boolean', describe: 'Progress bar on stderr (default: when stderr is a TTY)' })
-      .option('threads', { type: 'number', describe: 'Worker threads; sessions are split between them (default: cores, at most 4)' })
-      .option('max-sessions', { type: 'number', describe: 'Open sessions kept in memory (LRU)', default: undefined })
-      .option('max-jobs', {
-        type: 'number',
-        describe: 'Jobs kept per segment (LRU; at least the writer dedupe window)',
-        default: undefined,
-      })
-      .option('max-examples', { type: 'number', describe: 'Examples kept per problem kind and of mismatches', default: undefined })
-      .example('$0 audit /var/log/hashgate/journal.jsonl.1 /var/log/hashgate/journal.jsonl', 'Audit a rotated journal, oldest first')
-      .example("$0 audit journal.jsonl --worker 'site-a.*' --since 2024-06-01T00:00:00Z --json", 'One site, since June, as JSON')
-      .epilog(
-        'Exit: 0 clean, 1 a recorded verdict disagrees with the recomputed one, 2 unreadable file or bad usage, 3 damaged journal (problems, no disagreement).',
-      ),
-  run,
-};

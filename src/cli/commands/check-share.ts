@@ -9,7 +9,6 @@ import { encodeHex, isHex, parseU32BE } from '../../util/hex.js';
 import { JobStore, prepareJob, type ShareContext, type ShareSubmit, type StratumJob, validateShare } from '../../work/index.js';
 import { ExitCode } from '../exit-codes.js';
 import { type CommandIO, readAll } from '../io.js';
-import type { CliCommand } from '../main.js';
 
 /** A check-share request is one small JSON object; refuse anything absurd. */
 const MAX_INPUT_BYTES = 1024 * 1024;
@@ -126,7 +125,8 @@ export function checkShare(input: CheckShareInput): CheckShareOutput {
   };
 }
 
-async function run(args: Record<string, unknown>, io: CommandIO): Promise<number> {
+/** `hashgate check-share`: main() calls this only for a valid command line. */
+export async function run(args: Record<string, unknown>, io: CommandIO): Promise<number> {
   let text: string;
   const file = args.file as string | undefined;
   try {
@@ -155,18 +155,3 @@ async function run(args: Record<string, unknown>, io: CommandIO): Promise<number
   io.stdout.write(`${JSON.stringify(out, null, args.compact ? undefined : 2)}\n`);
   return out.valid ? ExitCode.Ok : ExitCode.Negative;
 }
-
-export const checkShareCommand: CliCommand = {
-  name: 'check-share',
-  describe: 'Check one share (job + submit as JSON) with the local SHA-256d core and print the verdict',
-  builder: (y) =>
-    y
-      .option('file', { alias: 'f', type: 'string', describe: 'Read the share JSON from this file ("-" or absent: stdin)' })
-      .option('compact', { type: 'boolean', default: false, describe: 'Print the result on one line' })
-      .example('$0 check-share --file share.json', 'Check the share in share.json')
-      .example('cat share.json | $0 check-share', 'Same, from stdin')
-      .epilog(
-        'Input: {"extranonce1","extranonce2Size","versionMask"?,"difficulty","job":{"jobId","prevhash","coinb1","coinb2","merkleBranch","version","nbits","ntime"},"submit":{"extranonce2","ntime","nonce","versionBits"?}}, hex as on the wire.\nExit: 0 valid, 1 invalid, 2 unusable input (the message names the field).',
-      ),
-  run,
-};

@@ -10,14 +10,11 @@ import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { buildConfig, type Config, CONFIG_OPTIONS, ConfigError, formatHostPort, readConfigFile } from '../../config/index.js';
 import { quote } from '../../config/schema.js';
+import { CONFIG_ACTIONS, SERVICE_GROUP } from '../limits.js';
 import { ExitCode } from '../exit-codes.js';
 import type { CommandIO } from '../io.js';
-import type { CliCommand } from '../main.js';
 
-/** The group the systemd unit runs hashgate as (docs/systemd/hashgate.service). */
-export const SERVICE_GROUP = 'hashgate';
-
-export const CONFIG_ACTIONS = ['check'] as const;
+export { CONFIG_ACTIONS, SERVICE_GROUP };
 
 // ---------------------------------------------------------------------------
 // Credentials: found generically in the raw JSON, so sections added later (admin tokens, Redis and
@@ -268,34 +265,10 @@ async function check(file: string, serviceGroup: string, io: CommandIO, env: Nod
   return ExitCode.Ok;
 }
 
-async function run(args: Record<string, unknown>, io: CommandIO): Promise<number> {
-  // main() reports a usage error (missing or unknown action or file) itself, and yargs still calls us.
-  if (args.action !== 'check' || typeof args.file !== 'string') return ExitCode.Usage;
+/** `hashgate config`: main() calls this only for a valid command line (a known action and one file). */
+export async function run(args: Record<string, unknown>, io: CommandIO): Promise<number> {
+  if (args.action !== 'check' || typeof args.file !== 'string')
+    throw new Error('hashgate config: main() let an invalid command line through');
   const group = typeof args['service-group'] === 'string' ? args['service-group'] : SERVICE_GROUP;
   return check(args.file, group, io, process.env);
 }
-
-export const configCommand: CliCommand = {
-  name: 'config <action> <file>',
-  describe: 'Check a `hashgate run` config file: "config check FILE" lists every problem with its path (docs/cli.md)',
-  builder: (y) =>
-    y
-      .positional('action', { choices: CONFIG_ACTIONS, describe: 'check: validate the file and warn about exposed credentials' })
-      .positional('file', { type: 'string', describe: 'The JSON config file, e.g. /etc/hashgate/config.json' })
-      .option('service-group', {
-        type: 'string',
-        default: SERVICE_GROUP,
-        describe: 'Group the service runs as: group read access for it is expected (root:hashgate 0640)',
-      })
-      .example('$0 config check /etc/hashgate/config.json', 'Validate the file before starting or reloading hashgate')
-      .epilog(
-        [
-          'Uses the same loader as `hashgate run --config FILE`: the file, then the HASHGATE_* variables of this environment on top ' +
-            '(as the daemon would see them when started from this shell; under systemd, only what the unit sets). Flags are not involved.',
-          'Warns (stderr, exit still 0) when the file holds credentials (passwords, tokens, secrets, URLs with user:password@) and is ' +
-            'readable by others or by a group other than --service-group, or when anyone can write it; the warning prints the chmod to fix it.',
-          'Exit: 0 valid (a summary on stdout), 2 unreadable file or any problem (every problem on stderr with its path) [HG_ERR_CONFIG].',
-        ].join('\n'),
-      ),
-  run,
-};

@@ -9,19 +9,19 @@ import { MAX_RIGS, MIN_RIGS } from '../../demo/fleet.js';
 import { runDemo } from '../../demo/run-demo.js';
 import { formatSummary } from '../../demo/summary.js';
 import { isHashgateError } from '../../util/errors.js';
+import { MAX_DURATION_S, MIN_DURATION_S } from '../limits.js';
 import { ExitCode } from '../exit-codes.js';
 import type { CommandIO } from '../io.js';
-import type { CliCommand } from '../main.js';
 
-export const MIN_DURATION_S = 5;
-export const MAX_DURATION_S = 3600;
+export { MAX_DURATION_S, MIN_DURATION_S };
 
 function usage(io: CommandIO, message: string): number {
   io.stderr.write(`hashgate demo: ${message} [HG_ERR_USAGE]\n`);
   return ExitCode.Usage;
 }
 
-async function run(args: Record<string, unknown>, io: CommandIO): Promise<number> {
+/** `hashgate demo`: main() calls this only for a valid command line, so nothing starts on bad usage. */
+export async function run(args: Record<string, unknown>, io: CommandIO): Promise<number> {
   const duration = args.duration as number;
   const rigs = args.rigs as number;
   const json = args.json === true;
@@ -65,28 +65,3 @@ async function run(args: Record<string, unknown>, io: CommandIO): Promise<number
     process.off('SIGTERM', stop);
   }
 }
-
-export const demoCommand: CliCommand = {
-  name: 'demo',
-  describe: 'Watch the whole loop on this machine: simulated pool, rigs and GPU queue through the real proxy and throttle',
-  builder: (y) =>
-    y
-      .option('duration', {
-        type: 'number',
-        default: 60,
-        describe: `Seconds to run (${MIN_DURATION_S}–${MAX_DURATION_S}); every phase of the script fits`,
-      })
-      .option('rigs', { type: 'number', default: 12, describe: `Simulated rigs (${MIN_RIGS}–${MAX_RIGS})` })
-      .option('redis', {
-        type: 'string',
-        describe: 'Write the queue depth to this loopback Redis (key hashgate:demo:depth) and read it back through the real Redis source',
-      })
-      .option('json', { type: 'boolean', default: false, describe: 'Print the summary as JSON on stdout (progress goes to stderr)' })
-      .example('$0 demo', 'One minute: live view on a terminal, one line per event otherwise')
-      .example('$0 demo --duration 20 --json', 'A short run; the summary as JSON')
-      .example('$0 demo --redis redis://127.0.0.1:6379', 'The queue depth goes through a real Redis')
-      .epilog(
-        'Only 127.0.0.1 traffic. The journal and the daemon log stay in a temporary directory (printed); `hashgate audit` re-checks the journal. Ctrl-C ends early with the summary. Exit: 0 done, 1 a check failed (a curtailed rig kept hashing, or the audit disagreed), 2 bad usage or Redis unreachable.',
-      ),
-  run,
-};

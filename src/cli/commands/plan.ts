@@ -16,7 +16,6 @@ import { type Budget, INITIAL_PLANNER_MEMORY, type Plan, type PlannerRig, type R
 import { HashgateError } from '../../util/errors.js';
 import { ExitCode } from '../exit-codes.js';
 import type { CommandIO } from '../io.js';
-import type { CliCommand } from '../main.js';
 
 const PREFIX = 'hashgate plan';
 /** A connected-rigs list is small JSON; refuse anything absurd. */
@@ -227,7 +226,8 @@ async function readRigs(file: string, config: Config): Promise<RigSpec[]> {
   }
 }
 
-async function run(args: Record<string, unknown>, io: CommandIO): Promise<number> {
+/** `hashgate plan`: main() calls this only for a valid command line. */
+export async function run(args: Record<string, unknown>, io: CommandIO): Promise<number> {
   try {
     const depth = parseDepth(args.depth);
     const cap = parseCap(args.cap);
@@ -253,28 +253,3 @@ async function run(args: Record<string, unknown>, io: CommandIO): Promise<number
     throw e;
   }
 }
-
-export const planCommand: CliCommand = {
-  name: 'plan',
-  describe: 'Dry run of the throttle: the power budget at a queue depth and which rigs would be curtailed, and why',
-  builder: (y) =>
-    y
-      .option('config', { alias: 'c', type: 'string', describe: 'The `hashgate run` config file (default: $HASHGATE_CONFIG)' })
-      .option('depth', { type: 'string', demandOption: true, describe: 'Inference queue depth (integer ≥ 0), or "unknown" (worst case)' })
-      .option('cap', { type: 'string', describe: 'Site power cap in watts, as the Redis cap key would give it' })
-      .option('rigs', {
-        type: 'string',
-        describe: 'JSON list of connected rigs [{"worker", "ip"?}] to match against the inventory (default: one rig per "rigs" entry)',
-      })
-      .option('json', { type: 'boolean', default: false, describe: 'Print the report as JSON' })
-      .example('$0 plan --config /etc/hashgate/config.json --depth 400', 'What a queue of 400 requests would curtail')
-      .example('$0 plan -c config.json --depth 0 --cap 800000 --json', 'A demand-response cap of 800 kW, as JSON')
-      .epilog(
-        [
-          'Loads the config like `hashgate run --config FILE` (the file plus HASHGATE_* variables), computes the budget ' +
-            '(site − base load − headroom − GPU need) and one plan with every rig running, and prints each decision with its reason.',
-          'Exit: 0 the plan was printed (even an infeasible one), 2 bad usage, config or --rigs file.',
-        ].join('\n'),
-      ),
-  run,
-};

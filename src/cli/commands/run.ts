@@ -14,7 +14,6 @@ import { isHashgateError } from '../../util/errors.js';
 import { createLogger } from '../../util/log.js';
 import { ExitCode } from '../exit-codes.js';
 import type { CommandIO } from '../io.js';
-import type { CliCommand } from '../main.js';
 
 function flagsOf(args: Record<string, unknown>): ConfigFlags {
   const flags: Record<string, unknown> = {};
@@ -22,7 +21,8 @@ function flagsOf(args: Record<string, unknown>): ConfigFlags {
   return flags;
 }
 
-async function run(args: Record<string, unknown>, io: CommandIO): Promise<number> {
+/** `hashgate run`: main() calls this only for a valid command line, so nothing starts on bad usage. */
+export async function run(args: Record<string, unknown>, io: CommandIO): Promise<number> {
   const file = typeof args.config === 'string' ? args.config : undefined;
   const load = () => loadConfig({ file, flags: flagsOf(args), env: process.env });
   let config: Awaited<ReturnType<typeof loadConfig>>;
@@ -153,18 +153,3 @@ async function run(args: Record<string, unknown>, io: CommandIO): Promise<number
     process.off('unhandledRejection', onEscaped);
   }
 }
-
-export const runCommand: CliCommand = {
-  name: 'run',
-  describe: 'Run the Stratum proxy daemon (docs/configuration.md, docs/protocol.md)',
-  builder: (y) => {
-    y.option('config', { type: 'string', describe: 'JSON config file (or HASHGATE_CONFIG)' });
-    for (const o of CONFIG_OPTIONS) {
-      const type =
-        o.kind === 'list' ? 'array' : o.kind === 'int' || o.kind === 'number' ? 'string' : o.kind === 'boolean' ? 'boolean' : 'string';
-      y.option(o.flag, { type, describe: o.describe, string: type === 'array' ? true : undefined });
-    }
-    return y;
-  },
-  run,
-};

@@ -39,12 +39,12 @@ export function normalizeRigIp(ip: string): string {
 function addressOf(kind: DriverKind, configured: string | null, ctx: DriverContext): string {
   if (configured !== null) return configured;
   if (ctx.rigIp !== null && ctx.rigIp !== '') return normalizeRigIp(ctx.rigIp);
-  throw new DriverError(kind, `rig ${ctx.rigId} has no address: set driver.host, or let the rig connect first`);
+  throw new DriverError(kind, `rig ${ctx.rigId} has no address: set driver.host, or let the rig connect first`, 'HG_ERR_DRIVER_CONFIG');
 }
 
 /**
- * Throws a DriverError when the rig cannot have a control channel (a firmware driver with no address known);
- * the controller then leaves that rig alone and logs why.
+ * Throws a DriverError (HG_ERR_DRIVER_CONFIG) when the rig cannot have a control channel (a firmware driver with
+ * no address known); the controller then leaves that rig alone and logs why.
  */
 export function createRigControl(config: DriverConfig, ctx: DriverContext): RigControl {
   const log = ctx.log.child({ rig: ctx.rigId, driver: config.type });
@@ -61,7 +61,7 @@ export function createRigControl(config: DriverConfig, ctx: DriverContext): RigC
       return createEspMinerControl(config, { host: addressOf('esp-miner', config.host, ctx), log });
     default: {
       const unknown: never = config;
-      throw new DriverError('stratum', `unknown driver ${JSON.stringify(unknown)}`);
+      throw new DriverError('stratum', `unknown driver ${JSON.stringify(unknown)}`, 'HG_ERR_DRIVER_CONFIG');
     }
   }
 }

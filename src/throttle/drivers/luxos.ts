@@ -181,10 +181,10 @@ export function createLuxosControl(config: LuxosDriverConfig, ctx: LuxosContext)
       text = await ctx.readFile(config.passwordFile);
     } catch (e) {
       const code = typeof e === 'object' && e !== null && 'code' in e ? ` (${String((e as { code: unknown }).code)})` : '';
-      throw new DriverError('luxos', `cannot read passwordFile ${config.passwordFile}${code}`);
+      throw new DriverError('luxos', `cannot read passwordFile ${config.passwordFile}${code}`, 'HG_ERR_DRIVER_CONFIG');
     }
     const value = text.trim();
-    if (value === '') throw new DriverError('luxos', `passwordFile ${config.passwordFile} is empty`);
+    if (value === '') throw new DriverError('luxos', `passwordFile ${config.passwordFile} is empty`, 'HG_ERR_DRIVER_CONFIG');
     return (password = value);
   }
 
@@ -238,10 +238,14 @@ export function createLuxosControl(config: LuxosDriverConfig, ctx: LuxosContext)
     const hit = profiles.find(([w]) => w === watts);
     if (hit === undefined) {
       const known = profiles.map(([w]) => w).join(', ');
-      throw new DriverError('luxos', `no LuxOS profile configured for ${watts} W (driver.profiles has ${known || 'none'})`);
+      throw new DriverError(
+        'luxos',
+        `no LuxOS profile configured for ${watts} W (driver.profiles has ${known || 'none'})`,
+        'HG_ERR_DRIVER_CONFIG',
+      );
     }
     const problem = profileNameProblem(hit[1]);
-    if (problem !== null) throw new DriverError('luxos', `profile name "${clip(hit[1], 40)}" ${problem}`);
+    if (problem !== null) throw new DriverError('luxos', `profile name "${clip(hit[1], 40)}" ${problem}`, 'HG_ERR_DRIVER_CONFIG');
     return hit[1];
   }
 

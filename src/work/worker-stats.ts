@@ -1,6 +1,11 @@
-/** Per-worker live stats of a session: counts, reasons, disagreements, hashrate from accepted difficulty, pool RTT. */
+/**
+ * Per-worker share stats and the hash-rate estimate they give: counts,
+ * reject reasons, pool disagreements, accepted difficulty, pool RTT. Plain
+ * data and pure functions (times are passed in). A session keeps one record
+ * per worker; the admin endpoint reads them (docs/metrics.md).
+ */
 
-import type { RejectReason } from '../work/reasons.js';
+import type { RejectReason } from '../protocol/stratum-errors.js';
 
 export interface WorkerStats {
   accepted: number;

@@ -1,5 +1,8 @@
 /**
- * Why a share is refused, and the Stratum error each reason maps to.
+ * Stratum V1 error codes, why a share is refused, and the one table that maps
+ * each reason to the code and message a miner is sent. Wire vocabulary, so it
+ * lives in the protocol layer: the codecs, the work core's verdicts, the
+ * journal and the metrics all read it from here (docs/architecture.md).
  *
  * Stratum V1 error codes in common use (cgminer, ckpool, slush's spec):
  * 20 other/unknown, 21 job not found (stale), 22 duplicate share,
@@ -7,8 +10,9 @@
  */
 
 /**
- * The reasons, in the order validateShare checks them: the first check that
- * fails names the verdict. (unknown-job and stale-job are one step.)
+ * The reasons, in the order the work core's validateShare checks them: the
+ * first check that fails names the verdict. (unknown-job and stale-job are
+ * one step.) Also the journal's `reason` values (docs/journal.md).
  */
 export const REJECT_REASONS = [
   'malformed',

@@ -1,0 +1,130 @@
+/**
+ * The work one miner has been given, and what its shares are checked
+ * against: extranonce1 and extranonce2_size, the version-rolling mask
+ * (BIP 310), the difficulty in force and the difficulty each job was sent
+ * at, and the job store. No I/O: the session feeds it the pool's messages
+ * and answers and asks it for a submit's context.
+ */
+
+import type { NotifyMessage } from '../protocol/pool.js';
+import type { ConfigureResult } from '../protocol/pool-results.js';
+import type { JobCache } from '../work/job-cache.js';
+import { JobStore, type JobStoreLimits } from '../work/job-store.js';
+
+/** Difficulty a miner assumes until the pool says otherwise (Stratum V1 convention). */
+const DEFAULT_DIFFICULTY = 1;
+/** Jobs whose send-time difficulty is remembered (the store keeps fewer live jobs than this). */
+const MAX_JOB_DIFFICULTIES = 64;
+
+/** Why a job could not be used. */
+export interface UnusableJob {
+  readonly field: string;
+  readonly message: string;
+}
+
+export class MinerWork {
+  readonly store: JobStore;
+  readonly #jobs: JobCache;
+  /** Difficulty in force when each job was sent. */
+  readonly #jobDifficulty = new Map<string, number>();
+  #difficulty = DEFAULT_DIFFICULTY;
+  #extranonce1: string | null = null;
+  #extranonce2Size = 0;
+  /** The mask the miner asked for in mining.configure, or null (no version rolling). */
+  #requestedMask: number | null = null;
+  #versionMask: number | null = null;
+  /** The next job goes out with clean_jobs = true (fresh work after a failover). */
+  #forceClean = false;
+  /** The last job relayed to the miner (for a resend after a throttle resume). */
+  #lastNotify: NotifyMessage | null = null;
+
+  constructor(jobs: JobCache, limits?: Partial<JobStoreLimits>) {
+    this.#jobs = jobs;
+    this.store = new JobStore(limits);
+  }
+
+  get difficulty(): number {
+    return this.#difficulty;
+  }
+
+  get extranonce1(): string | null {
+    return this.#extranonce1;
+  }
+
+  get extranonce2Size(): number {
+    return this.#extranonce2Size;
+  }
+
+  get versionMask(): number | null {
+    return this.#versionMask;
+  }
+
+  /** What a share of `jobId` is checked against: the lower of the difficulty when the job was sent and now. */
+  context(jobId: string): { extranonce1: string | null; extranonce2Size: number; versionMask: number | null; difficulty: number } {
+    const sent = this.#jobDifficulty.get(jobId) ?? this.#difficulty;
+    return {
+      extranonce1: this.#extranonce1,
+      extranonce2Size: this.#extranonce2Size,
+      versionMask: this.#versionMask,
+      difficulty: Math.min(sent, this.#difficulty),
+    };
+  }
+
+  /** The pool's extranonce (subscribe answer, set_extranonce). True when it changed. */
+  setExtranonce(extranonce1: string, extranonce2Size: number): boolean {
+    const changed = extranonce1 !== this.#extranonce1 || extranonce2Size !== this.#extranonce2Size;
+    this.#extranonce1 = extranonce1;
+    this.#extranonce2Size = extranonce2Size;
+    return changed;
+  }
+
+  /** The mask the miner asked for (mining.configure), or null. */
+  requestMask(mask: number | null): void {
+    this.#requestedMask = mask;
+  }
+
+  /** BIP 310: the mask the miner gets is what the pool granted, ANDed with what the miner asked. */
+  granted(result: ConfigureResult | null): void {
+    const r = result;
+    this.#versionMask =
+      this.#requestedMask !== null && r !== null && r.versionRolling === true && r.versionRollingMask !== null
+        ? (r.versionRollingMask & this.#requestedMask) >>> 0
+        : null;
+  }
+
+  /** mining.set_version_mask: the miner's new mask, or null when it never asked for version rolling. */
+  setPoolMask(mask: number): number | null {
+    if (this.#requestedMask === null) return null;
+    this.#versionMask = (mask & this.#requestedMask) >>> 0;
+    return this.#versionMask;
+  }
+
+  setDifficulty(difficulty: number): void {
+    this.#difficulty = difficulty;
+  }
+
+  /** After a failover: the next job is sent with clean_jobs = true. */
+  expectFreshWork(): void {
+    this.#forceClean = true;
+  }
+
+  /** A pool job: prepared and stored. Returns the message for the miner (clean_jobs forced when due), or why it is unusable. */
+  notify(msg: NotifyMessage): { ok: true; msg: NotifyMessage } | { ok: false; error: UnusableJob } {
+    const prepared = this.#jobs.prepare(msg.job);
+    if (!prepared.ok) return { ok: false, error: prepared.error };
+    const clean = msg.cleanJobs || this.#forceClean;
+    this.#forceClean = false;
+    this.store.add(prepared.job, clean);
+    this.#jobDifficulty.delete(msg.job.jobId);
+    this.#jobDifficulty.set(msg.job.jobId, this.#difficulty);
+    while (this.#jobDifficulty.size > MAX_JOB_DIFFICULTIES) this.#jobDifficulty.delete(this.#jobDifficulty.keys().next().value as string);
+    this.#lastNotify = msg;
+    return { ok: true, msg: { ...msg, cleanJobs: clean } };
+  }
+
+  /** The current job again with clean_jobs = true, or null when there is none (or no extranonce yet). */
+  refresh(): NotifyMessage | null {
+    if (this.#lastNotify === null || this.#extranonce1 === null) return null;
+    return { ...this.#lastNotify, cleanJobs: true };
+  }
+}

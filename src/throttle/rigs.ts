@@ -1,0 +1,120 @@
+/**
+ * The controller's book of rigs: one record per rig it has seen, with what it
+ * last commanded, what the fleet reports (sessions, accepted shares) and the
+ * rig's alert. Plain data and small functions over it; the controller owns
+ * the records and is the only writer. The status snapshot is ./status.ts.
+ */
+
+import type { FleetSession, RigAlert, RigControl, RigPowerState, RigSpec } from './types.js';
+
+/** A rig unseen (no session) this long, and not curtailed by us, is forgotten. */
+export const FORGET_AFTER_MS = 10 * 60 * 1000;
+/** Share timestamps kept per rig for the share rate. */
+export const RATE_WINDOW_MS = 60 * 1000;
+export const MAX_SHARE_STAMPS = 512;
+
+export interface RigRecord {
+  spec: RigSpec;
+  state: RigPowerState;
+  control: RigControl | null;
+  controlError: string | null;
+  /** A driver command (or the start-up firmware read) is in flight: the rig sits out of planning until it settles. */
+  busy: boolean;
+  sessions: number;
+  ip: string | null;
+  lastSeenAt: number;
+  accepted: number;
+  lastShareAt: number | null;
+  shareStamps: number[];
+  alert: RigAlert | null;
+  reason: string | null;
+  /** When the last curtail / resume was sent, for verification. */
+  curtailedAt: number | null;
+  resumedAt: number | null;
+  /** After a failed command the rig sits out of planning until then (others cover its watts), doubling per failure. */
+  retryAt: number;
+  failures: number;
+}
+
+/** One rig's live sessions, summed. */
+export interface SessionTotals {
+  sessions: number;
+  ip: string | null;
+  accepted: number;
+  lastShareAt: number | null;
+}
+
+/** The fleet's live sessions, summed per rig. */
+export function sessionTotals(sessions: Iterable<FleetSession>): Map<string, SessionTotals> {
+  const seen = new Map<string, SessionTotals>();
+  for (const s of sessions) {
+    const a = seen.get(s.rigId);
+    if (a === undefined) seen.set(s.rigId, { sessions: 1, ip: s.ip, accepted: s.accepted, lastShareAt: s.lastShareAt });
+    else {
+      a.sessions++;
+      a.accepted += s.accepted;
+      if (s.lastShareAt !== null && (a.lastShareAt === null || s.lastShareAt > a.lastShareAt)) a.lastShareAt = s.lastShareAt;
+    }
+  }
+  return seen;
+}
+
+/** A rig seen for the first time: taken to be running at full power. */
+export function createRigRecord(spec: RigSpec, totals: SessionTotals, now: number): RigRecord {
+  return {
+    spec,
+    state: { kind: 'running', since: now },
+    control: null,
+    controlError: null,
+    busy: false,
+    sessions: 0,
+    ip: totals.ip,
+    lastSeenAt: now,
+    accepted: totals.accepted,
+    lastShareAt: totals.lastShareAt,
+    shareStamps: [],
+    alert: null,
+    reason: null,
+    curtailedAt: null,
+    resumedAt: null,
+    retryAt: 0,
+    failures: 0,
+  };
+}
+
+/** Folds this tick's session totals into the record: shares since the last tick (stamped for the rate), sessions, address. */
+export function recordSeen(r: RigRecord, a: SessionTotals, now: number): void {
+  // New shares since the last tick (a reconnect starts a new session with its own count).
+  const fresh = a.accepted >= r.accepted ? a.accepted - r.accepted : a.accepted;
+  for (let i = 0; i < Math.min(fresh, MAX_SHARE_STAMPS); i++) r.shareStamps.push(a.lastShareAt ?? now);
+  if (r.shareStamps.length > MAX_SHARE_STAMPS) r.shareStamps.splice(0, r.shareStamps.length - MAX_SHARE_STAMPS);
+  r.accepted = a.accepted;
+  if (a.lastShareAt !== null && (r.lastShareAt === null || a.lastShareAt > r.lastShareAt)) r.lastShareAt = a.lastShareAt;
+  r.sessions = a.sessions;
+  r.ip = a.ip ?? r.ip;
+  r.lastSeenAt = now;
+}
+
+/** A rig with no session this tick. True when it can be forgotten: running, idle, and unseen for FORGET_AFTER_MS. */
+export function recordUnseen(r: RigRecord, now: number): boolean {
+  r.sessions = 0;
+  r.accepted = 0;
+  return r.state.kind === 'running' && !r.busy && now - r.lastSeenAt > FORGET_AFTER_MS;
+}
+
+/** Drops share stamps older than the rate window. */
+export function pruneShareStamps(r: RigRecord, now: number): void {
+  while (r.shareStamps.length > 0 && r.shareStamps[0]! < now - RATE_WINDOW_MS) r.shareStamps.shift();
+}
+
+/** Watts the rig draws by the model in its commanded state: rated, its power target, or idle. */
+export function rigWatts(r: RigRecord): number {
+  return r.state.kind === 'running' ? r.spec.ratedWatts : r.state.kind === 'reduced' ? r.state.watts : r.spec.idleWatts;
+}
+
+/** Watts freed for the GPUs: rated watts of the curtailed and reduced rigs minus what they still draw. */
+export function freedWatts(rigs: Iterable<RigRecord>): number {
+  let freed = 0;
+  for (const r of rigs) if (r.state.kind !== 'running') freed += r.spec.ratedWatts - rigWatts(r);
+  return freed;
+}
