@@ -157,6 +157,6 @@ t.test('readRpcError: a code that is not a finite number is no code (1e999 parse
   t.equal(env.kind, 'response');
   if (env.kind !== 'response') return;
   t.same(readRpcError(env.error), { code: null, message: 'Low difficulty', data: null });
-  t.same(readRpcError({ code: -1e999, message: 'x' }), { code: null, message: 'x', data: null });
+  t.same(readRpcError(JSON.parse('{"code":-1e999,"message":"x"}') as JsonValue), { code: null, message: 'x', data: null });
   t.same(readRpcError([23, 'Low', null]), { code: 23, message: 'Low', data: null });
 });
