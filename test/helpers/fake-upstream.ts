@@ -50,3 +50,15 @@ export const answer = (id: number, result: JsonValue, error: JsonValue = null): 
   rttMs: 1,
   response: { kind: 'response', id, result, error },
 });
+
+/** A job whose shares every test can build: with a difficulty of 1e-12 any hash meets it. */
+export const TEST_JOB = {
+  jobId: 'j1',
+  prevhash: '00'.repeat(32),
+  coinb1: '01',
+  coinb2: '02',
+  merkleBranch: [] as string[],
+  version: '20000000',
+  nbits: '1d00ffff',
+  ntime: '5f5e1000',
+};

@@ -9,7 +9,7 @@ import type { JsonValue } from '../../src/protocol/json-rpc.js';
 import { MinerSession, SESSION_LIMITS, type SessionOptions } from '../../src/session/session.js';
 import type { UpstreamReply } from '../../src/upstream/types.js';
 import { createLogger } from '../../src/util/log.js';
-import { answer, FakeUpstream } from '../helpers/fake-upstream.js';
+import { answer, FakeUpstream, TEST_JOB } from '../helpers/fake-upstream.js';
 
 type Line = Record<string, unknown> & { id?: unknown; error?: unknown; result?: unknown; method?: unknown };
 type LogLine = Record<string, unknown> & { msg: string; level: string };
@@ -245,16 +245,7 @@ t.test('a throw while handling a line or a pool event closes this connection onl
       type: 'notify',
       id: null,
       cleanJobs: true,
-      job: {
-        jobId: 'j1',
-        prevhash: '00'.repeat(32),
-        coinb1: '01',
-        coinb2: '02',
-        merkleBranch: [],
-        version: '20000000',
-        nbits: '1d00ffff',
-        ntime: '5f5e1000',
-      },
+      job: TEST_JOB,
     },
   });
   boom = true;
@@ -297,16 +288,7 @@ t.test('a submit that never left hashgate (no pool came up) is journaled "not-se
       type: 'notify',
       id: null,
       cleanJobs: true,
-      job: {
-        jobId: 'j1',
-        prevhash: '00'.repeat(32),
-        coinb1: '01',
-        coinb2: '02',
-        merkleBranch: [],
-        version: '20000000',
-        nbits: '1d00ffff',
-        ntime: '5f5e1000',
-      },
+      job: TEST_JOB,
     },
   });
   h.up.listener({ type: 'message', msg: { type: 'set-difficulty', id: null, difficulty: 1e-12 } });

@@ -8,23 +8,14 @@ import type { JsonValue } from '../../src/protocol/json-rpc.js';
 import { MinerSession } from '../../src/session/session.js';
 import type { UpstreamReply } from '../../src/upstream/types.js';
 import { createLogger } from '../../src/util/log.js';
-import { answer, FakeUpstream } from '../helpers/fake-upstream.js';
+import { answer, FakeUpstream, TEST_JOB } from '../helpers/fake-upstream.js';
 import { miner, pool } from '../helpers/sim.js';
 import { startDaemon } from '../daemon/helpers.js';
 
 type Line = Record<string, unknown>;
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
-const JOB = {
-  jobId: 'j1',
-  prevhash: '00'.repeat(32),
-  coinb1: '01',
-  coinb2: '02',
-  merkleBranch: [],
-  version: '20000000',
-  nbits: '1d00ffff',
-  ntime: '5f5e1000',
-};
+const JOB = TEST_JOB;
 
 /** A session with a job at a difficulty every hash meets; submit answers wait until `release()`. */
 async function setup(worker?: { mode: 'passthrough' | 'account'; separator: string }) {

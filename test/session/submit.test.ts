@@ -12,18 +12,9 @@ import { SubmitLimiter } from '../../src/session/submit-limit.js';
 import { createLogger } from '../../src/util/log.js';
 import { JobCache } from '../../src/work/job-cache.js';
 import { JobStore } from '../../src/work/job-store.js';
-import { answer } from '../helpers/fake-upstream.js';
+import { answer, TEST_JOB } from '../helpers/fake-upstream.js';
 
-const JOB = {
-  jobId: 'j1',
-  prevhash: '00'.repeat(32),
-  coinb1: '01',
-  coinb2: '02',
-  merkleBranch: [],
-  version: '20000000',
-  nbits: '1d00ffff',
-  ntime: '5f5e1000',
-};
+const JOB = TEST_JOB;
 
 function pipeline(poolAnswer: (params: readonly JsonValue[]) => PoolReply | Promise<PoolReply>, forwardRejected = false) {
   const store = new JobStore();
