@@ -39,8 +39,9 @@ export const LAYERS = [
 ];
 
 export const BESIDE = {
-  // The yardstick the proxy is measured against (a pool, miners, firmware APIs): it shares no code with it.
-  sim: { paths: ['src/sim/'], imports: [] },
+  // The yardstick the proxy is measured against (a pool, miners, firmware APIs): it shares no Stratum
+  // code with it (no parser, no encoder, no share check), only util's byte-level line framer and hex helpers.
+  sim: { paths: ['src/sim/'], imports: ['util'] },
   demo: { paths: ['src/demo/'], imports: ['product', 'sim'] },
   bench: { paths: ['src/bench/'], imports: ['product', 'sim'] },
 };

@@ -9,7 +9,7 @@ import net from 'node:net';
 import { type Config, formatHostPort } from '../config/index.js';
 import { JournalWriter } from '../journal/writer.js';
 import { encodeErrorResponse } from '../protocol/json-rpc.js';
-import { LineFramer } from '../protocol/line-framer.js';
+import { LineFramer } from '../util/line-framer.js';
 import { encodeReconnect } from '../protocol/pool.js';
 import { createSession, type MinerSession } from '../session/session.js';
 import { createPoolUpstream, type PoolUpstream } from '../upstream/pool-upstream.js';

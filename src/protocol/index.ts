@@ -6,7 +6,7 @@
  */
 
 export * from './json-rpc.js';
-export * from './line-framer.js';
+export * from '../util/line-framer.js';
 export * from './messages.js';
 export * from './miner.js';
 export * from './pool.js';

@@ -37,7 +37,7 @@ import {
   type JsonValue,
   OVER_LIMIT_REASONS,
 } from '../protocol/json-rpc.js';
-import { LineFramer } from '../protocol/line-framer.js';
+import { LineFramer } from '../util/line-framer.js';
 import { parsePoolMessage } from '../protocol/pool.js';
 import type { Logger } from '../util/log.js';
 import { truncateForLog } from '../util/log.js';

@@ -4,7 +4,7 @@
  * the same lines.
  */
 import t from 'tap';
-import { type FrameEvent, LINE_FRAMER_DEFAULTS, LineFramer } from '../../src/protocol/line-framer.js';
+import { type FrameEvent, LINE_FRAMER_DEFAULTS, LineFramer } from '../../src/util/line-framer.js';
 
 /** A subtest's `t` (the last overload of t.test takes just the callback). */
 type Test = Parameters<Parameters<typeof t.test>[0]>[0];
