@@ -19,6 +19,9 @@ const configPaths = ['node:net', 'node:http', 'node:child_process', 'ioredis', '
   name,
   message: CONFIG,
 }));
+// The pool link is a state machine over an injected transport and clock: sockets only in its node:net transport.
+const LINK = 'The pool link has no socket (docs/architecture.md): node:net lives in src/upstream/net-transport.ts.';
+const linkPaths = ['node:net', 'node:tls', 'node:dgram'].map((name) => ({ name, message: LINK }));
 // hashgate's Redis adapter, and the demo's and bench's stand-ins for the site's scheduler (the outside world's side of Redis).
 const REDIS_FILES = ['src/throttle/redis.ts', 'src/demo/redis-writer.ts', 'src/bench/throttle.ts'];
 
@@ -44,8 +47,22 @@ export default tseslint.config(
   },
   { files: REDIS_FILES, rules: { 'no-restricted-imports': ['error', { paths: [LOG] }] } },
   {
-    files: ['src/work/**/*.ts', 'src/protocol/**/*.ts', 'src/util/hex.ts', 'src/util/errors.ts', 'src/util/log-levels.ts'],
+    files: [
+      'src/work/**/*.ts',
+      'src/protocol/**/*.ts',
+      'src/util/hex.ts',
+      'src/util/errors.ts',
+      'src/util/log-levels.ts',
+      'src/util/line-framer.ts',
+      'src/util/clock.ts',
+      'src/util/rng.ts',
+    ],
     rules: { 'no-restricted-imports': ['error', { paths: purePaths }] },
+  },
+  {
+    files: ['src/upstream/**/*.ts'],
+    ignores: ['src/upstream/net-transport.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: [LOG, REDIS, ...linkPaths] }] },
   },
   { files: ['src/config/**/*.ts'], rules: { 'no-restricted-imports': ['error', { paths: configPaths }] } },
 );

@@ -110,14 +110,56 @@ export class Metrics implements MetricsRecorder {
     this.#maxGroups = Math.max(0, options.maxGroups ?? DEFAULT_MAX_GROUPS);
     this.#maxRigs = Math.max(0, options.maxRigs ?? DEFAULT_MAX_RIGS);
     const src = options.source;
-    const reg = [this.registry];
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
+    // Section by section, in the order of the exposition text.
+    this.#addSessionSeries(src);
 
+    // Shares (hooks)
+    this.#shares = this.#counter('shares_total', 'Shares checked locally, by verdict and reject reason ("none" for accepted).', [
+      'verdict',
+      'reason',
+    ]);
+    this.#shares.inc({ verdict: 'accepted', reason: 'none' }, 0);
+    for (const reason of [...REJECT_REASONS, 'other']) this.#shares.inc({ verdict: 'rejected', reason }, 0);
+    this.#acceptedDifficulty = this.#counter(
+      'accepted_difficulty_total',
+      'Sum of the pool difficulty of accepted shares; rate() × 2^32 estimates the fleet hashrate in H/s.',
+    );
+    this.#snapshotCounter('block_candidates_total', 'Shares that met the network target (block candidates).', [], () => [
+      [{}, src.daemonCounters().blocks],
+    ]);
+
+    // Pools (hooks, then the source's view)
+    this.#poolAnswers = this.#counter('pool_answers_total', 'Pool answers to forwarded shares, by result.', ['result']);
+    for (const result of POOL_ANSWERS) this.#poolAnswers.inc({ result }, 0);
+    this.#disagreements = this.#counter(
+      'pool_disagreements_total',
+      "Shares where the pool's verdict differs from hashgate's local verdict.",
+    );
+    this.#poolRtt = new Histogram({
+      name: `${METRIC_PREFIX}pool_rtt_seconds`,
+      help: 'Round-trip time of share submits to the pool.',
+      buckets: [...POOL_RTT_BUCKETS],
+      registers: [this.registry],
+    });
+    this.#addPoolSeries(src);
+    this.#addJournalSeries(src);
+    this.#addThrottleSeries(src);
+    this.#driverErrors = this.#counter('driver_errors_total', 'Rig driver commands that failed, by driver.', ['driver']);
+    for (const driver of DRIVER_KINDS) this.#driverErrors.inc({ driver }, 0);
+    this.#addGroupSeries(src);
+    if (options.perRigMetrics === true) this.#addRigSeries(src);
+    // Registered last: its collect() runs after the capped series were collected in the same scrape.
+    this.#gauge('series_capped', 'Label values left out of capped series at the last scrape (pool, group, rig).', ['series'], (g) => {
+      for (const [series, v] of Object.entries(this.#cappedBy)) g.set({ series }, v);
+    });
+  }
+
+  /** Build info, sessions and connections. */
+  #addSessionSeries(src: AdminSource): void {
     this.#gauge('build_info', 'Always 1; the version label says which hashgate runs.', ['version'], (g) =>
       g.set({ version: labelValue(src.version) }, 1),
     );
-
-    // Sessions and connections
     this.#gauge('sessions', 'Live miner sessions by status.', ['status'], (g) => {
       const n = new Map<string, number>(SESSION_STATUSES.map((s) => [s, 0]));
       for (const s of src.sessions()) n.set(s.status, (n.get(s.status) ?? 0) + 1);
@@ -149,44 +191,10 @@ export class Metrics implements MetricsRecorder {
     this.#snapshotCounter('submits_rate_limited_total', 'Submits answered "rate limited" (never hashed).', [], () => [
       [{}, src.daemonCounters().rateLimitedSubmits],
     ]);
+  }
 
-    // Shares (hooks)
-    this.#shares = new Counter({
-      name: `${METRIC_PREFIX}shares_total`,
-      help: 'Shares checked locally, by verdict and reject reason ("none" for accepted).',
-      labelNames: ['verdict', 'reason'],
-      registers: reg,
-    });
-    this.#shares.inc({ verdict: 'accepted', reason: 'none' }, 0);
-    for (const reason of [...REJECT_REASONS, 'other']) this.#shares.inc({ verdict: 'rejected', reason }, 0);
-    this.#acceptedDifficulty = new Counter({
-      name: `${METRIC_PREFIX}accepted_difficulty_total`,
-      help: 'Sum of the pool difficulty of accepted shares; rate() × 2^32 estimates the fleet hashrate in H/s.',
-      registers: reg,
-    });
-    this.#snapshotCounter('block_candidates_total', 'Shares that met the network target (block candidates).', [], () => [
-      [{}, src.daemonCounters().blocks],
-    ]);
-
-    // Pools
-    this.#poolAnswers = new Counter({
-      name: `${METRIC_PREFIX}pool_answers_total`,
-      help: 'Pool answers to forwarded shares, by result.',
-      labelNames: ['result'],
-      registers: reg,
-    });
-    for (const result of POOL_ANSWERS) this.#poolAnswers.inc({ result }, 0);
-    this.#disagreements = new Counter({
-      name: `${METRIC_PREFIX}pool_disagreements_total`,
-      help: "Shares where the pool's verdict differs from hashgate's local verdict.",
-      registers: reg,
-    });
-    this.#poolRtt = new Histogram({
-      name: `${METRIC_PREFIX}pool_rtt_seconds`,
-      help: 'Round-trip time of share submits to the pool.',
-      buckets: [...POOL_RTT_BUCKETS],
-      registers: reg,
-    });
+  /** The pools as the source sees them (capped at MAX_POOLS) and the no-pool state. */
+  #addPoolSeries(src: AdminSource): void {
     this.#gauge('upstream_up', '1 while at least one session is connected to the pool, else 0.', ['pool'], (g) => {
       const { kept, dropped } = capped(
         src.pools().map((p) => [poolLabel(p.url), p] as const),
@@ -208,8 +216,10 @@ export class Metrics implements MetricsRecorder {
     this.#snapshotCounter('no_pool_episodes_total', 'Times hashgate entered the no-pool state.', [], () => [
       [{}, src.daemonCounters().noPoolEpisodes],
     ]);
+  }
 
-    // Journal
+  /** The journal writer's counters (0 while there is no journal). */
+  #addJournalSeries(src: AdminSource): void {
     const jc = (name: string, help: string, read: (j: JournalStats) => number) =>
       this.#snapshotCounter(name, help, [], () => {
         const j = src.journal();
@@ -223,8 +233,10 @@ export class Metrics implements MetricsRecorder {
     );
     jc('journal_dropped_total', 'Journal records dropped (after a write error, or over the buffer cap).', (j) => j.dropped);
     jc('journal_rotations_total', 'Size rotations of the journal (journal.rotateBytes).', (j) => j.rotations);
+  }
 
-    // Throttle
+  /** The throttle loop's status: mode, watts, Redis health, decisions, rigs by state and alert. */
+  #addThrottleSeries(src: AdminSource): void {
     this.#gauge('throttle_mode', 'The throttle mode: 1 for the current mode, 0 for the others.', ['mode'], (g) => {
       const mode = src.throttle()?.mode ?? 'off';
       for (const m of THROTTLE_MODES) g.set({ mode: m }, m === mode ? 1 : 0);
@@ -258,13 +270,10 @@ export class Metrics implements MetricsRecorder {
       for (const r of src.throttle()?.rigs ?? []) if (r.alert !== null) n.set(r.alert, (n.get(r.alert) ?? 0) + 1);
       for (const [alert, v] of n) g.set({ alert }, v);
     });
-    this.#driverErrors = new Counter({
-      name: `${METRIC_PREFIX}driver_errors_total`,
-      help: 'Rig driver commands that failed, by driver.',
-      labelNames: ['driver'],
-      registers: reg,
-    });
-    for (const driver of DRIVER_KINDS) this.#driverErrors.inc({ driver }, 0);
+  }
+
+  /** Per rig group (at most maxGroups groups). */
+  #addGroupSeries(src: AdminSource): void {
     this.#gauge('group_watts', `ASIC watts running per rig group (at most ${this.#maxGroups} groups).`, ['group'], (g) => {
       const { kept, dropped } = capped(groupsOf(src.throttle()?.rigs ?? []), this.#maxGroups);
       this.#cappedBy.group = dropped;
@@ -276,37 +285,29 @@ export class Metrics implements MetricsRecorder {
     this.#gauge('group_rigs', 'Rigs per rig group.', ['group'], (g) => {
       for (const [group, row] of capped(groupsOf(src.throttle()?.rigs ?? []), this.#maxGroups).kept) g.set({ group }, row.rigs);
     });
+  }
 
-    if (options.perRigMetrics === true) {
-      const rigs = () => {
-        const { kept, dropped } = capped(
-          (src.throttle()?.rigs ?? []).map((r) => [labelValue(r.id), r] as const),
-          this.#maxRigs,
-        );
-        this.#cappedBy.rig = dropped;
-        return kept;
-      };
-      this.#gauge(
-        'rig_watts',
-        `Watts per rig by the model (admin.perRigMetrics; at most ${this.#maxRigs} rigs).`,
-        ['rig', 'group'],
-        (g) => {
-          for (const [rig, r] of rigs()) g.set({ rig, group: labelValue(r.group) }, r.watts);
-        },
+  /** Per rig, opt-in (admin.perRigMetrics; at most maxRigs rigs). */
+  #addRigSeries(src: AdminSource): void {
+    const rigs = () => {
+      const { kept, dropped } = capped(
+        (src.throttle()?.rigs ?? []).map((r) => [labelValue(r.id), r] as const),
+        this.#maxRigs,
       );
-      this.#gauge(
-        'rig_state',
-        'Power state per rig: 1 for the current state, 0 for the others (admin.perRigMetrics).',
-        ['rig', 'state'],
-        (g) => {
-          for (const [rig, r] of rigs()) for (const state of RIG_STATES) g.set({ rig, state }, r.state === state ? 1 : 0);
-        },
-      );
-    }
-    // Registered last: its collect() runs after the capped series were collected in the same scrape.
-    this.#gauge('series_capped', 'Label values left out of capped series at the last scrape (pool, group, rig).', ['series'], (g) => {
-      for (const [series, v] of Object.entries(this.#cappedBy)) g.set({ series }, v);
+      this.#cappedBy.rig = dropped;
+      return kept;
+    };
+    this.#gauge('rig_watts', `Watts per rig by the model (admin.perRigMetrics; at most ${this.#maxRigs} rigs).`, ['rig', 'group'], (g) => {
+      for (const [rig, r] of rigs()) g.set({ rig, group: labelValue(r.group) }, r.watts);
     });
+    this.#gauge(
+      'rig_state',
+      'Power state per rig: 1 for the current state, 0 for the others (admin.perRigMetrics).',
+      ['rig', 'state'],
+      (g) => {
+        for (const [rig, r] of rigs()) for (const state of RIG_STATES) g.set({ rig, state }, r.state === state ? 1 : 0);
+      },
+    );
   }
 
   get contentType(): string {
@@ -342,6 +343,11 @@ export class Metrics implements MetricsRecorder {
 
   countDriverError(driver: string): void {
     if ((DRIVER_KINDS as readonly string[]).includes(driver)) this.#driverErrors.inc({ driver });
+  }
+
+  /** A counter the MetricsRecorder hooks increment. */
+  #counter<L extends string = string>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
+    return new Counter<L>({ name: `${METRIC_PREFIX}${name}`, help, labelNames, registers: [this.registry] });
   }
 
   #gauge<L extends string>(name: string, help: string, labelNames: readonly L[], collect: (g: Gauge<L>) => void): void {

@@ -18,17 +18,14 @@ import http from 'node:http';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { formatHostPort, type HostPort, isLoopback } from '../config/schema.js';
-import type { ThrottleStatus } from '../throttle/types.js';
 import { HashgateError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
-import { hashrateOf } from '../work/worker-stats.js';
 import type { Metrics } from './metrics.js';
-import type { AdminCounters, AdminSource, JournalStats, PoolView, Readiness } from './types.js';
+import { buildStatus } from './status.js';
+import type { AdminSource, Readiness } from './types.js';
 
 /** Tokens shorter than this are refused (same floor as the config schema's admin.token). */
 export const MIN_TOKEN_CHARS = 16;
-/** /status lists at most this many workers (the rest are counted in `workersOmitted`). */
-export const MAX_STATUS_WORKERS = 10_000;
 const LIMITS = Object.freeze({
   maxHeaderSize: 8 * 1024,
   /** A socket must deliver a complete request head this soon after it opens (or after its last answer). */
@@ -141,102 +138,6 @@ export function checkBearer(header: string | undefined, token: string): boolean 
   return timingSafeEqual(given, want) && m !== null;
 }
 
-export interface WorkerStatusRow {
-  readonly worker: string;
-  readonly session: string;
-  readonly peer: string;
-  readonly status: string;
-  readonly pool: string | null;
-  readonly difficulty: number;
-  readonly accepted: number;
-  readonly rejected: Readonly<Record<string, number>>;
-  readonly rejectedTotal: number;
-  readonly poolRejected: number;
-  readonly poolTimeouts: number;
-  readonly disagreements: number;
-  readonly blocks: number;
-  readonly acceptedDifficulty: number;
-  /** H/s estimated from accepted difficulty since the session started (d × 2^32 hashes per share). */
-  readonly hashrate: number;
-  readonly firstShareAt: number | null;
-  readonly lastShareAt: number | null;
-  readonly poolRttMs: number | null;
-}
-
-export interface StatusDocument {
-  readonly version: string;
-  readonly now: number;
-  readonly startedAt: number;
-  readonly uptimeSeconds: number;
-  readonly ready: Readiness;
-  readonly counters: AdminCounters;
-  readonly pools: readonly PoolView[];
-  readonly sessions: {
-    readonly count: number;
-    readonly byStatus: Readonly<Record<string, number>>;
-    readonly workers: readonly WorkerStatusRow[];
-    readonly workersOmitted: number;
-  };
-  readonly journal: JournalStats | null;
-  readonly throttle: ThrottleStatus | null;
-}
-
-/** The /status document (times are ms since the epoch). */
-export function buildStatus(source: AdminSource, now: number, maxWorkers = MAX_STATUS_WORKERS): StatusDocument {
-  const sessions = source.sessions();
-  const byStatus: Record<string, number> = {};
-  const workers: WorkerStatusRow[] = [];
-  let omitted = 0;
-  for (const s of sessions) {
-    byStatus[s.status] = (byStatus[s.status] ?? 0) + 1;
-    for (const [worker, w] of s.workers) {
-      if (workers.length >= maxWorkers) {
-        omitted++;
-        continue;
-      }
-      const rejected: Record<string, number> = {};
-      let rejectedTotal = 0;
-      for (const [reason, n] of Object.entries(w.rejected)) {
-        if (n === undefined || n === 0) continue;
-        rejected[reason] = n;
-        rejectedTotal += n;
-      }
-      workers.push({
-        worker,
-        session: s.id,
-        peer: s.peer,
-        status: s.status,
-        pool: s.pool,
-        difficulty: s.difficulty,
-        accepted: w.accepted,
-        rejected,
-        rejectedTotal,
-        poolRejected: w.poolRejected,
-        poolTimeouts: w.poolTimeouts,
-        disagreements: w.disagreements,
-        blocks: w.blocks,
-        acceptedDifficulty: w.acceptedDifficulty,
-        hashrate: hashrateOf(w, s.startedAt, now),
-        firstShareAt: w.firstShareAt,
-        lastShareAt: w.lastShareAt,
-        poolRttMs: w.poolRttMs,
-      });
-    }
-  }
-  return {
-    version: source.version,
-    now,
-    startedAt: source.startedAt,
-    uptimeSeconds: Math.max(0, Math.floor((now - source.startedAt) / 1000)),
-    ready: source.ready(),
-    counters: source.daemonCounters(),
-    pools: source.pools(),
-    sessions: { count: sessions.length, byStatus, workers, workersOmitted: omitted },
-    journal: source.journal(),
-    throttle: source.throttle(),
-  };
-}
-
 /**
  * The key a connection counts against for maxConnectionsPerAddress: the IPv4 address (IPv4-mapped
  * IPv6 unwrapped, as a dual-stack listener reports it), or the /64 of an IPv6 address (a single host
@@ -287,19 +188,14 @@ function clientErrorStatus(code: string | undefined): string {
   return '400 Bad Request';
 }
 
-export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
-  const { listen, source, metrics, log } = options;
-  const limits: AdminLimits = { ...LIMITS, ...options.limits };
-  const now = options.now ?? Date.now;
-  const where = formatHostPort(listen);
-  const token = await loadAdminToken(options);
-  if (token === null && !isLoopback(listen.host))
-    throw new HashgateError(
-      'HG_ERR_CONFIG',
-      `admin.listen ${where} is not a loopback address: set admin.token or admin.tokenFile (bearer token), or listen on 127.0.0.1`,
-    );
-
-  const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+/** The request handler: method, body and token checks, then the four paths. */
+function createHandler(
+  source: AdminSource,
+  metrics: AdminServerOptions['metrics'],
+  token: string | null,
+  now: () => number,
+): (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void> {
+  return async (req, res) => {
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://admin.invalid');
@@ -331,27 +227,14 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
         return sendJson(res, 404, { error: 'not found', paths: ['/metrics', '/healthz', '/readyz', '/status'] });
     }
   };
+}
 
-  const server = http.createServer(
-    {
-      maxHeaderSize: limits.maxHeaderSize,
-      headersTimeout: limits.headersTimeoutMs,
-      requestTimeout: limits.requestTimeoutMs,
-      keepAliveTimeout: limits.keepAliveTimeoutMs,
-      connectionsCheckingInterval: limits.connectionsCheckingIntervalMs,
-    },
-    (req, res) => {
-      handle(req, res).catch((e: unknown) => {
-        log.error({ err: e instanceof Error ? e.message : String(e) }, 'admin request failed');
-        if (!res.headersSent) sendJson(res, 500, { error: 'internal error' }, { Connection: 'close' });
-        else res.destroy();
-      });
-    },
-  );
-  server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
-  server.setTimeout(limits.idleSocketMs, (socket: net.Socket) => socket.destroy());
-
-  // Connection caps. Both act at accept, before a byte is read, so they need no token: a socket
+/**
+ * The connection caps, on the server's accept path: the total cap (Node's maxConnections) and the
+ * per-address cap. Returns the refusal counters, which it keeps.
+ */
+function capConnections(server: http.Server, limits: AdminLimits, log: Logger): AdminRefusals {
+  // Both act at accept, before a byte is read, so they need no token: a socket
   // over a cap is destroyed at once (no answer: writing one would be work done for the flood).
   const refused = { perAddressCap: 0, totalCap: 0 };
   let lastRefusalAt = Number.NEGATIVE_INFINITY;
@@ -393,6 +276,42 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       else open.delete(key);
     });
   });
+  return refused;
+}
+
+export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
+  const { listen, source, metrics, log } = options;
+  const limits: AdminLimits = { ...LIMITS, ...options.limits };
+  const now = options.now ?? Date.now;
+  const where = formatHostPort(listen);
+  const token = await loadAdminToken(options);
+  if (token === null && !isLoopback(listen.host))
+    throw new HashgateError(
+      'HG_ERR_CONFIG',
+      `admin.listen ${where} is not a loopback address: set admin.token or admin.tokenFile (bearer token), or listen on 127.0.0.1`,
+    );
+
+  const handle = createHandler(source, metrics, token, now);
+  const server = http.createServer(
+    {
+      maxHeaderSize: limits.maxHeaderSize,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: limits.connectionsCheckingIntervalMs,
+    },
+    (req, res) => {
+      handle(req, res).catch((e: unknown) => {
+        log.error({ err: e instanceof Error ? e.message : String(e) }, 'admin request failed');
+        if (!res.headersSent) sendJson(res, 500, { error: 'internal error' }, { Connection: 'close' });
+        else res.destroy();
+      });
+    },
+  );
+  server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
+  server.setTimeout(limits.idleSocketMs, (socket: net.Socket) => socket.destroy());
+
+  const refused = capConnections(server, limits, log);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
     log.debug({ code: err.code }, 'admin: unusable HTTP request');
     if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();

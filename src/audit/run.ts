@@ -8,7 +8,8 @@
  * id: every worker reads the same files (the page cache serves the second
  * read), fully processes only its own sessions' records plus the shared hdr
  * and job records, and the main thread merges the results. The merged
- * result equals a single engine's (AuditShard in audit.ts says how).
+ * result equals a single engine's (AuditShard in audit-types.ts says how;
+ * merge.ts merges).
  *
  * This module is also the worker's entry point (it spawns itself), so the
  * same file works from dist/ and from sources under a TypeScript loader.
@@ -20,17 +21,11 @@ import { availableParallelism } from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { DEFAULT_MAX_LINE_BYTES, readFileLines } from '../journal/reader.js';
 import { HashgateError } from '../util/errors.js';
-import {
-  AuditEngine,
-  type AuditMismatch,
-  type AuditOptions,
-  type AuditProblem,
-  type AuditResult,
-  type FileSummary,
-  type ProblemKind,
-  type ValidateShareFn,
-} from './audit.js';
-import { mergeStats, newWorkerStats, OTHER_WORKERS, type WorkerStats } from './stats.js';
+import { AuditEngine } from './audit.js';
+import type { AuditOptions, AuditResult, FileSummary, ValidateShareFn } from './audit-types.js';
+import { mergeFiles, mergeResults } from './merge.js';
+
+export { mergeResults } from './merge.js';
 
 export interface AuditProgress {
   readonly file: string;
@@ -237,78 +232,6 @@ function runShards(paths: readonly string[], count: number, bytesTotal: number, 
       });
     }
   });
-}
-
-function mergeFiles(parts: readonly FileSummary[]): FileSummary {
-  const f: FileSummary = { ...parts[0] };
-  for (const p of parts.slice(1)) {
-    f.records += p.records;
-    f.shares += p.shares;
-    f.problems += p.problems;
-    f.segments += p.segments;
-  }
-  return f;
-}
-
-function byPlace(order: Map<string, number>) {
-  return (a: { file: string; line: number }, b: { file: string; line: number }) =>
-    (order.get(a.file) ?? 0) - (order.get(b.file) ?? 0) || a.line - b.line;
-}
-
-/** Merges shard results into what one engine would have produced. */
-export function mergeResults(results: readonly AuditResult[], options: Pick<AuditOptions, 'maxExamples' | 'maxWorkers'> = {}): AuditResult {
-  const maxExamples = options.maxExamples ?? 10;
-  const maxWorkers = options.maxWorkers ?? 100_000;
-  const first = results[0];
-  const order = new Map(first.files.map((f, i) => [f.path, i]));
-  const files = first.files.map((_, i) => mergeFiles(results.map((r) => r.files[i])));
-  const workers = new Map<string, WorkerStats>();
-  for (const r of results) {
-    for (const w of r.workers) {
-      let into = workers.get(w.worker);
-      if (into === undefined) {
-        const key = workers.size >= maxWorkers ? OTHER_WORKERS : w.worker;
-        into = workers.get(key);
-        if (into === undefined) {
-          into = newWorkerStats(key);
-          workers.set(key, into);
-        }
-      }
-      mergeStats(into, w);
-    }
-  }
-  const sorted = [...workers.values()].sort((a, b) => (a.worker < b.worker ? -1 : a.worker > b.worker ? 1 : 0));
-  const totals = newWorkerStats('(total)');
-  for (const w of sorted) mergeStats(totals, w);
-  const byKind: Partial<Record<ProblemKind, number>> = {};
-  const perKind = new Map<ProblemKind, number>();
-  const problems: AuditProblem[] = [];
-  for (const p of results.flatMap((r) => r.problems.examples).sort(byPlace(order))) {
-    const n = (perKind.get(p.kind) ?? 0) + 1;
-    perKind.set(p.kind, n);
-    if (n <= maxExamples) problems.push(p);
-  }
-  for (const r of results) {
-    for (const [k, n] of Object.entries(r.problems.byKind)) byKind[k as ProblemKind] = (byKind[k as ProblemKind] ?? 0) + (n as number);
-  }
-  const mismatches: AuditMismatch[] = results
-    .flatMap((r) => r.mismatches.examples)
-    .sort(byPlace(order))
-    .slice(0, maxExamples);
-  const problemCount = results.reduce((n, r) => n + r.problems.count, 0);
-  const mismatchCount = results.reduce((n, r) => n + r.mismatches.count, 0);
-  return {
-    verdict: mismatchCount > 0 ? 'mismatch' : problemCount > 0 ? 'damaged' : 'clean',
-    files,
-    workers: sorted,
-    totals,
-    problems: { count: problemCount, byKind, examples: problems },
-    mismatches: { count: mismatchCount, examples: mismatches },
-    sharesRead: results.reduce((n, r) => n + r.sharesRead, 0),
-    records: results.reduce((n, r) => n + r.records, 0),
-    bytes: first.bytes,
-    evicted: { sessions: results.reduce((n, r) => n + r.evicted.sessions, 0), jobs: results.reduce((n, r) => n + r.evicted.jobs, 0) },
-  };
 }
 
 async function workerMain(input: WorkerInput): Promise<void> {

@@ -43,6 +43,7 @@ export function globToRegExp(glob: string): RegExp {
     .replace(/\?/g, '.');
   return new RegExp(`^${body}$`, 's');
 }
+
 export function newWorkerStats(worker: string): WorkerStats {
   return {
     worker,
@@ -82,4 +83,26 @@ export function mergeStats(into: WorkerStats, w: WorkerStats): void {
   into.sumDifficulty += w.sumDifficulty;
   if (w.firstTs !== null && (into.firstTs === null || w.firstTs < into.firstTs)) into.firstTs = w.firstTs;
   if (w.lastTs !== null && (into.lastTs === null || w.lastTs > into.lastTs)) into.lastTs = w.lastTs;
+}
+
+/**
+ * The row of `worker` in `rows`, created on first use. Once `rows` holds `maxWorkers` rows, a new
+ * worker is counted in the OTHER_WORKERS row instead.
+ */
+export function workerRow(rows: Map<string, WorkerStats>, worker: string, maxWorkers: number): WorkerStats {
+  let w = rows.get(worker);
+  if (w === undefined) {
+    const key = rows.size >= maxWorkers ? OTHER_WORKERS : worker;
+    w = rows.get(key);
+    if (w === undefined) {
+      w = newWorkerStats(key);
+      rows.set(key, w);
+    }
+  }
+  return w;
+}
+
+/** The rows in worker-name order (code unit order, as the report and --json list them). */
+export function sortWorkers(rows: Iterable<WorkerStats>): WorkerStats[] {
+  return [...rows].sort((a, b) => (a.worker < b.worker ? -1 : a.worker > b.worker ? 1 : 0));
 }

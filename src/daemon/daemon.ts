@@ -1,21 +1,24 @@
 /**
- * The daemon: listeners, one MinerSession + PoolUpstream per connection,
- * connection caps, authorize timeout, TCP keepalive, backpressure, journal,
- * signals. Never crashes on peer input: every line goes through the framer
- * (capped) and the session (which never throws on peer input).
+ * The daemon: listeners; accepting or refusing miners (caps, parking, the
+ * no-pool state); building the throttle loop and its adapters; reload and
+ * shutdown. Each accepted connection is wired in ./connection.ts (session,
+ * pool link, framer, authorize deadline, backpressure); the no-pool state is
+ * ./no-pool.ts. Every deadline runs on the injected clock and every pool is
+ * reached through the injected transport (DaemonExtras). Never crashes on peer
+ * input: every line goes through the framer (capped) and the session (which
+ * never throws on peer input).
  */
 
 import net from 'node:net';
 import { type Config, formatHostPort } from '../config/index.js';
 import { JournalWriter } from '../journal/writer.js';
-import { encodeErrorResponse } from '../protocol/json-rpc.js';
-import { LineFramer } from '../util/line-framer.js';
 import { encodeReconnect } from '../protocol/pool.js';
-import { createSession, type MinerSession } from '../session/session.js';
-import { createPoolUpstream, type PoolUpstream } from '../upstream/pool-upstream.js';
+import type { MinerSession } from '../session/session.js';
+import { netTransport } from '../upstream/net-transport.js';
+import type { PoolTransport } from '../upstream/transport.js';
+import { type Clock, type ClockTimer, systemClock } from '../util/clock.js';
 import { HashgateError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
-import { StratumErrorCode } from '../protocol/stratum-errors.js';
 import type { AdminCounters, AdminSource, MetricsRecorder, PoolView, SessionView } from '../admin/types.js';
 import { evaluateReadiness } from '../admin/server.js';
 import { ThrottleController, type Fleet, type FleetSession, type SignalSource, type StatusSink } from '../throttle/controller.js';
@@ -23,6 +26,9 @@ import { createRigControl, normalizeRigIp } from '../throttle/drivers/index.js';
 import { createSignalSource, createStatusPublisher } from '../throttle/redis.js';
 import type { RigControl, RigSpec, ThrottleStatus } from '../throttle/types.js';
 import { VERSION } from '../version.js';
+import { type Conn, type ConnectionDeps, endMinerSocket, openConnection } from './connection.js';
+import { type DaemonCounters, zeroCounters } from './counters.js';
+import { NoPoolState } from './no-pool.js';
 import { ParkRegistry } from './park.js';
 
 /**
@@ -37,47 +43,13 @@ export interface DaemonExtras {
   readonly onThrottleTick?: (status: ThrottleStatus) => void;
   /** Metrics hooks (the admin endpoint's Metrics); set before start(). */
   readonly recorder?: MetricsRecorder | null;
-}
-
-/** Unusable lines a connection may send before it is dropped. */
-const MAX_INVALID_LINES = 100;
-/** The reason a session gives when the daemon disconnects its miner for pool loss (logged once, at warn, by #poolLost). */
-const POOL_LOST_REASON = 'no pool reachable';
-
-export interface DaemonCounters {
-  connections: number;
-  active: number;
-  refusedTotalCap: number;
-  refusedPerIpCap: number;
-  authorizeTimeouts: number;
-  oversizedLines: number;
-  droppedForGarbage: number;
-  blocks: number;
-  /** Submits answered "rate limited" (limits.submitsPerSecond / submitBurst). */
-  rateLimitedSubmits: number;
-  /** Miners disconnected for a submit flood (10 × submitBurst over-limit submits ahead of the sustained rate). */
-  floodDisconnects: number;
-  /** Miners disconnected for lines over the limits (JSON depth/size, worker names, authorize caps; see SESSION_LIMITS). */
-  overLimitDisconnects: number;
-  /** Connections closed because handling them threw (a bug, logged with HG_ERR_CONNECTION_FAULT); the daemon carried on. */
-  connectionFaults: number;
-  /** 1 while no pool is reachable (after failover.poolLossGraceMs), else 0. */
-  noPoolReachable: number;
-  /** Times the daemon entered the no-pool state. */
-  noPoolEpisodes: number;
-  /** Miners disconnected because no pool was reachable. */
-  noPoolDisconnects: number;
-  /** Connections refused while no pool was reachable. */
-  refusedNoPool: number;
-  /** Connections refused or closed because their rig is parked by the stratum driver. */
-  refusedParked: number;
-}
-
-interface Conn {
-  readonly socket: net.Socket;
-  readonly session: MinerSession;
-  readonly upstream: PoolUpstream;
-  readonly ip: string;
+  /**
+   * Time and timers for the daemon's own deadlines (authorize timeout, no-pool probes, stop) and for
+   * every pool link and the throttle loop it builds (default systemClock). Tests pass a fake clock.
+   */
+  readonly clock?: Clock;
+  /** How pool links and no-pool probes reach pools (default node:net). */
+  readonly transport?: PoolTransport;
 }
 
 /** What a reload did to the live sessions. */
@@ -88,27 +60,11 @@ export interface ReloadResult {
   readonly moved: number;
 }
 
+export type { DaemonCounters } from './counters.js';
+
 export class Daemon {
-  readonly counters: DaemonCounters = {
-    connections: 0,
-    active: 0,
-    refusedTotalCap: 0,
-    refusedPerIpCap: 0,
-    authorizeTimeouts: 0,
-    oversizedLines: 0,
-    droppedForGarbage: 0,
-    blocks: 0,
-    rateLimitedSubmits: 0,
-    floodDisconnects: 0,
-    overLimitDisconnects: 0,
-    connectionFaults: 0,
-    noPoolReachable: 0,
-    noPoolEpisodes: 0,
-    noPoolDisconnects: 0,
-    refusedNoPool: 0,
-    refusedParked: 0,
-  };
-  readonly startedAt = Date.now();
+  readonly counters: DaemonCounters = zeroCounters();
+  readonly startedAt: number;
   #config: Config;
   readonly #log: Logger;
   readonly #servers: net.Server[] = [];
@@ -117,8 +73,8 @@ export class Daemon {
   #journal: JournalWriter | null = null;
   #nextConn = 1;
   #stopping = false;
-  /** Set while no pool is reachable: when it started and the probe timer. */
-  #noPool: { since: number; timer: NodeJS.Timeout | undefined; probes: Set<net.Socket> } | null = null;
+  /** The no-pool state (./no-pool.ts). */
+  readonly #noPool: NoPoolState;
   #noPoolRefusedLogged = false;
 
   readonly #extras: DaemonExtras;
@@ -127,10 +83,25 @@ export class Daemon {
   #throttle: ThrottleController | null = null;
   #listening = false;
 
+  readonly #clock: Clock;
+  readonly #transport: PoolTransport;
+
   constructor(config: Config, log: Logger, extras: DaemonExtras = {}) {
     this.#config = config;
     this.#log = log;
     this.#extras = extras;
+    this.#clock = extras.clock ?? systemClock;
+    // A no-pool probe round ends within 5 s even when a pool's address swallows the connect.
+    this.#transport = extras.transport ?? netTransport({ keepAliveMs: config.limits.tcpKeepAliveMs, probeTimeoutMs: 5000 });
+    this.startedAt = this.#clock.now();
+    this.#noPool = new NoPoolState({
+      clock: this.#clock,
+      transport: this.#transport,
+      log,
+      pools: () => this.#config.pools,
+      backoffBaseMs: () => this.#config.failover.backoffBaseMs,
+      back: () => (this.counters.noPoolReachable = 0),
+    });
     this.#recorder = extras.recorder ?? null;
   }
 
@@ -230,6 +201,7 @@ export class Daemon {
       fleet: this.#fleet(),
       createControl,
       log,
+      clock: this.#clock,
       onTick: x.onThrottleTick,
       onDriverError: (d) => this.#recorder?.countDriverError(d),
     });
@@ -262,7 +234,7 @@ export class Daemon {
       refreshWork: (rigId) => {
         for (const c of conns) if (c.session.workerNames[0] === rigId) c.session.refreshWork();
       },
-      noPool: () => this.#noPool !== null,
+      noPool: () => this.#noPool.active,
       gate: this.#park,
     };
   }
@@ -272,8 +244,7 @@ export class Daemon {
     for (const c of this.#conns) {
       if (c.session.workerNames[0] !== rigId) continue;
       this.counters.refusedParked++;
-      c.socket.end();
-      setTimeout(() => c.socket.destroy(), 1000).unref();
+      endMinerSocket(c.socket);
     }
   }
 
@@ -302,12 +273,12 @@ export class Daemon {
         }
         return this.#config.pools.map((p) => {
           const n = counts.get(p.url) ?? 0;
-          return { url: p.url, sessions: n, state: n > 0 ? 'up' : this.#noPool !== null ? 'down' : 'standby' };
+          return { url: p.url, sessions: n, state: n > 0 ? 'up' : this.#noPool.active ? 'down' : 'standby' };
         });
       },
       throttle: () => this.#throttle?.status() ?? null,
       journal: () => this.#journal?.stats ?? null,
-      ready: () => evaluateReadiness({ listening: this.#listening, noPool: this.#noPool !== null, stopping: this.#stopping }),
+      ready: () => evaluateReadiness({ listening: this.#listening, noPool: this.#noPool.active, stopping: this.#stopping }),
     };
   }
 
@@ -316,7 +287,7 @@ export class Daemon {
     const ip = socket.remoteAddress ?? 'unknown';
     socket.on('error', () => {}); // a reset from the peer is normal; 'close' follows
     if (this.#stopping) return void socket.destroy();
-    if (this.#noPool !== null) {
+    if (this.#noPool.active) {
       this.counters.refusedNoPool++;
       if (!this.#noPoolRefusedLogged) {
         this.#log.warn('no pool reachable: refusing new miners until a pool accepts connections again');
@@ -344,132 +315,34 @@ export class Daemon {
     this.counters.active++;
     const connId = this.#nextConn++;
     const log = this.#log.child({ conn: connId, peer: `${ip}:${socket.remotePort}` });
-    if (c.limits.tcpKeepAliveMs > 0) socket.setKeepAlive(true, c.limits.tcpKeepAliveMs);
-
-    const upstream = createPoolUpstream({
-      pools: c.pools,
-      log,
-      requestTimeoutMs: c.limits.poolRequestTimeoutMs,
-      backoffBaseMs: c.failover.backoffBaseMs,
-      backoffMaxMs: c.failover.backoffMaxMs,
-      backoffJitter: c.failover.backoffJitter,
-      notifySilenceMs: c.failover.notifySilenceMs,
-      primaryRecheckMs: c.failover.primaryRecheckMs,
-      poolLossGraceMs: c.failover.poolLossGraceMs,
-      tcpKeepAliveMs: c.limits.tcpKeepAliveMs,
-      // Backpressure the other way: a pool that does not read makes us stop reading its miner.
-      onCongestion: (congested) => (congested ? socket.pause() : socket.resume()),
-    });
-    const authTimer = setTimeout(() => {
-      this.counters.authorizeTimeouts++;
-      log.info({ ms: c.limits.authorizeTimeoutMs }, 'miner did not authorize in time; closing');
-      socket.destroy();
-    }, c.limits.authorizeTimeoutMs);
-    const session = createSession({
-      id: `${process.pid}-${connId}`,
-      peer: `${ip}:${socket.remotePort}`,
-      upstream,
-      log,
+    const deps: ConnectionDeps = {
+      config: c,
+      clock: this.#clock,
+      transport: this.#transport,
       journal: this.#journal,
-      worker: c.worker,
-      forwardRejected: c.shares.forwardRejected,
-      ntimeWindowSeconds: c.shares.ntimeWindowSeconds,
-      send: (line) => {
-        // Backpressure: a miner that does not read makes us stop reading its pool.
-        if (!socket.destroyed && !socket.write(line)) upstream.pause();
-      },
-      close: (reason) => {
-        // On pool loss every miner goes at once: #poolLost logs that once at warn with the count.
-        if (reason === POOL_LOST_REASON) log.debug({ reason }, 'closing miner connection');
-        else log.info({ reason }, 'closing miner connection');
-        socket.end();
-        setTimeout(() => socket.destroy(), 1000).unref();
-      },
-      onStatus: (s) => {
-        if (s !== 'authorized') return;
-        clearTimeout(authTimer);
-        const rigId = session.workerNames[0];
-        if (rigId === undefined) return;
-        this.#park.seen(rigId, normalizeRigIp(ip));
-        if (this.#park.isParked(rigId)) {
-          this.counters.refusedParked++;
-          log.debug({ rig: rigId }, 'rig is parked by the throttle; closing');
-          socket.end();
-          setTimeout(() => socket.destroy(), 1000).unref();
-        }
-      },
       recorder: this.#recorder,
-      onBlock: () => this.counters.blocks++,
-      submitsPerSecond: c.limits.submitsPerSecond,
-      submitBurst: c.limits.submitBurst,
-      onRateLimited: () => this.counters.rateLimitedSubmits++,
-      onFlood: () => this.counters.floodDisconnects++,
-      onPoolLost: () => this.#poolLost(),
-      maxWorkers: c.limits.maxWorkersPerConnection,
-      onOverLimit: () => this.counters.overLimitDisconnects++,
-      onFault: () => this.counters.connectionFaults++,
-    });
-    const conn: Conn = { socket, session, upstream, ip };
-    this.#conns.add(conn);
-    socket.on('drain', () => upstream.resume());
-    const framer = new LineFramer({ maxLineBytes: c.limits.maxLineBytes });
-    socket.on('data', (chunk: Buffer) => {
-      // The session guards its own handling (a throw closes this connection, see MinerSession); this
-      // catches whatever is left, so no miner's bytes can ever take the daemon down.
-      try {
-        this.#onMinerData(conn, framer, chunk, log);
-      } catch (e) {
-        this.counters.connectionFaults++;
-        log.error(
-          { code: 'HG_ERR_CONNECTION_FAULT', err: e instanceof Error ? e.message : String(e) },
-          'handling a miner connection failed; closing it',
-        );
-        socket.destroy();
-      }
-    });
-    socket.on('close', () => {
-      clearTimeout(authTimer);
-      this.#conns.delete(conn);
-      this.counters.active--;
-      const left = (this.#perIp.get(ip) ?? 1) - 1;
-      if (left <= 0) this.#perIp.delete(ip);
-      else this.#perIp.set(ip, left);
-      session.close('miner disconnected');
-      log.debug('miner connection closed');
-    });
-  }
-
-  /** Bytes from a miner: complete lines go to its session; an oversized line or too much garbage closes it. */
-  #onMinerData(conn: Conn, framer: LineFramer, chunk: Buffer, log: Logger): void {
-    const { socket, session } = conn;
-    for (const ev of framer.feed(chunk)) {
-      if (socket.destroyed || session.status === 'closed') return;
-      if (ev.type === 'oversized') {
-        this.counters.oversizedLines++;
-        log.warn({ bytes: ev.bytes, max: framer.maxLineBytes }, 'miner sent a line over the cap; closing');
-        socket.end(encodeErrorResponse(null, [StratumErrorCode.Other, 'Line too long', null]));
-        socket.destroy();
-        return;
-      }
-      session.handleLine(ev.line);
-      if (session.invalidLines > MAX_INVALID_LINES) {
-        this.counters.droppedForGarbage++;
-        log.warn({ invalidLines: session.invalidLines }, 'too many unusable lines from miner; closing');
-        socket.destroy();
-        return;
-      }
-    }
+      counters: this.counters,
+      park: this.#park,
+      poolLost: () => this.#poolLost(),
+      closed: (conn) => {
+        this.#conns.delete(conn);
+        this.counters.active--;
+        const left = (this.#perIp.get(ip) ?? 1) - 1;
+        if (left <= 0) this.#perIp.delete(ip);
+        else this.#perIp.set(ip, left);
+      },
+    };
+    this.#conns.add(openConnection(deps, socket, ip, connId, log));
   }
 
   /**
    * A session's upstream found no pool for failover.poolLossGraceMs. The first one puts the daemon in
-   * the no-pool state: every miner whose pool side is not connected is disconnected (one warn log with
-   * the count), new miners are refused, and the pools are probed (TCP connect) until one answers.
+   * the no-pool state (./no-pool.ts): every miner whose pool side is not connected is disconnected
+   * (one warn log with the count), new miners are refused, and the pools are probed until one answers.
    */
   #poolLost(): void {
     this.counters.noPoolDisconnects++;
-    if (this.#noPool !== null || this.#stopping) return;
-    this.#noPool = { since: Date.now(), timer: undefined, probes: new Set() };
+    if (this.#stopping || !this.#noPool.enter()) return;
     this.#noPoolRefusedLogged = false;
     this.counters.noPoolReachable = 1;
     this.counters.noPoolEpisodes++;
@@ -484,44 +357,6 @@ export class Daemon {
       { miners: others + 1, graceMs: this.#config.failover.poolLossGraceMs, pools: this.#config.pools.length },
       'no pool reachable: disconnecting miners so their own failover takes over; refusing new ones',
     );
-    this.#armPoolProbe();
-  }
-
-  #armPoolProbe(): void {
-    const np = this.#noPool;
-    if (np === null || this.#stopping) return;
-    const f = this.#config.failover;
-    const every = Math.min(5000, Math.max(f.backoffBaseMs, 50));
-    np.timer = setTimeout(() => {
-      let pending = this.#config.pools.length;
-      let found = false;
-      for (const pool of this.#config.pools) {
-        const probe = net.connect({ host: pool.host, port: pool.port });
-        np.probes.add(probe);
-        probe.setTimeout(Math.max(every, 1000), () => probe.destroy());
-        probe.on('connect', () => {
-          found = true;
-          probe.destroy();
-        });
-        probe.on('error', () => {});
-        probe.on('close', () => {
-          np.probes.delete(probe);
-          if (--pending > 0 || this.#noPool !== np || this.#stopping) return;
-          if (found) this.#poolBack();
-          else this.#armPoolProbe();
-        });
-      }
-    }, every);
-  }
-
-  #poolBack(): void {
-    const np = this.#noPool;
-    if (np === null) return;
-    clearTimeout(np.timer);
-    for (const p of np.probes) p.destroy();
-    this.#noPool = null;
-    this.counters.noPoolReachable = 0;
-    this.#log.warn({ downMs: Date.now() - np.since }, 'a pool is reachable again; accepting miners');
   }
 
   /** Sessions alive, for status and tests. */
@@ -564,22 +399,19 @@ export class Daemon {
     // Rigs curtailed through their firmware stay asleep (their power stays with the GPUs); a restart finds
     // them asleep and takes them as curtailed (see ThrottleController).
     await this.#throttle?.stop();
-    if (this.#noPool !== null) {
-      clearTimeout(this.#noPool.timer);
-      for (const p of this.#noPool.probes) p.destroy();
-    }
+    this.#noPool.stop();
     const deadline = this.#config.shutdown.deadlineMs;
-    const started = Date.now();
+    const started = this.#clock.now();
     for (const s of this.#servers) s.close();
     // 1. Stop taking submits and let the ones already at the pool get their answers relayed (miners
     //    honour client.reconnect at once, so it must not go out before those answers). A slow pool gets
     //    most of the deadline: a share it accepts after we stop waiting is journaled "unknown"
     //    (docs/operations.md says how to reconcile those). Closing needs little: a fifth, at most 1 s.
     const drained = Promise.all([...this.#conns].map((c) => c.session.drain()));
-    let timer: NodeJS.Timeout | undefined;
-    const until = (ms: number) => new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, ms))));
+    let timer: ClockTimer | undefined;
+    const until = (ms: number) => new Promise<void>((r) => (timer = this.#clock.setTimeout(r, Math.max(0, ms))));
     await Promise.race([drained, until(deadline - Math.min(1000, deadline / 5))]);
-    clearTimeout(timer);
+    this.#clock.clearTimeout(timer);
     // 2. Tell every miner to reconnect (another proxy, or this one after a restart), close the miner
     //    sides and wait for them for the rest of the deadline, then force what is left. The sessions end
     //    first (their pool connections close, the miners' lines are ignored): a write after end() (a pool
@@ -595,8 +427,8 @@ export class Daemon {
           c.socket.end(reconnect);
         }),
     );
-    await Promise.race([Promise.all(closed), until(deadline - (Date.now() - started))]);
-    clearTimeout(timer);
+    await Promise.race([Promise.all(closed), until(deadline - (this.#clock.now() - started))]);
+    this.#clock.clearTimeout(timer);
     for (const c of this.#conns) c.socket.destroy();
     await this.#journal?.close();
     this.#log.info(this.counters, 'stopped');

@@ -16,12 +16,15 @@
 import { rename } from 'node:fs/promises';
 import type { RejectReason } from '../protocol/stratum-errors.js';
 import type { ShareSubmit, StratumJob } from '../protocol/work-types.js';
-import { encodeHex, formatU32BE } from '../util/hex.js';
+import { formatU32BE } from '../util/hex.js';
 import { prepareJob } from '../work/job.js';
 import { JobStore, type JobStoreLimits } from '../work/job-store.js';
-import { validateShare } from '../work/validate-share.js';
+import { type ShareVerdict, validateShare } from '../work/validate-share.js';
 import type { PoolVerdict } from './format.js';
-import { createJournalWriter, type PendingShare } from './writer.js';
+import { buildRealisticJob, createRng, MAINNET_NBITS, randomHex, REGTEST_NBITS } from './generate-job.js';
+import { createJournalWriter, type JournalWriter, type PendingShare } from './writer.js';
+
+export { buildRealisticJob, createRng } from './generate-job.js';
 
 export interface GenerateJournalOptions {
   readonly path: string;
@@ -73,64 +76,6 @@ export interface GenerateJournalResult {
 /** Pool difficulty at which every hash is a valid share (bar 1 in 65,536: target diff1 · 2^32). */
 export const TINY_DIFFICULTY = 2 ** -32;
 
-const REGTEST_NBITS = '207fffff';
-const MAINNET_NBITS = '17034219';
-
-/** mulberry32: a small seeded PRNG; good enough for test data. */
-export function createRng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomHex(rng: () => number, bytes: number): string {
-  const b = new Uint8Array(bytes);
-  for (let i = 0; i < bytes; i++) b[i] = Math.floor(rng() * 256);
-  return encodeHex(b);
-}
-
-function le(value: number, bytes: number): string {
-  let s = '';
-  for (let i = 0; i < bytes; i++) s += ((value >>> (8 * i)) & 0xff).toString(16).padStart(2, '0');
-  return s;
-}
-
-/**
- * A job shaped like a real pool's: coinb1 = tx version, one null-prevout
- * input and the scriptSig up to the extranonces (BIP 34 height push, pool
- * tag); coinb2 = the rest of the scriptSig, sequence, a P2WPKH payout and
- * the witness commitment output, locktime.
- */
-export function buildRealisticJob(
-  rng: () => number,
-  o: { jobId: string; height: number; prevhash: string; ntime: number; nbits: string; extranonceBytes: number },
-): StratumJob {
-  const heightPush = `03${le(o.height, 3)}`;
-  const tag = Buffer.from('/hashgate-sim/').toString('hex');
-  const tail = Buffer.from('/mined by sim/').toString('hex');
-  const scriptLen = heightPush.length / 2 + 1 + tag.length / 2 + o.extranonceBytes + tail.length / 2;
-  const coinb1 = `01000000010000000000000000000000000000000000000000000000000000000000000000ffffffff${le(scriptLen, 1)}${heightPush}${le(tag.length / 2, 1)}${tag}`;
-  const payout = `${le(312_500_000 + Math.floor(rng() * 50_000_000), 4)}00000000160014${randomHex(rng, 20)}`;
-  const commitment = `0000000000000000266a24aa21a9ed${randomHex(rng, 32)}`;
-  const coinb2 = `${tail}ffffffff02${payout}${commitment}00000000`;
-  const merkleBranch = Array.from({ length: 12 }, () => randomHex(rng, 32));
-  return {
-    jobId: o.jobId,
-    prevhash: o.prevhash,
-    coinb1,
-    coinb2,
-    merkleBranch,
-    version: '20000000',
-    nbits: o.nbits,
-    ntime: formatU32BE(o.ntime),
-  };
-}
-
 interface SimSession {
   sid: string;
   worker: string;
@@ -176,26 +121,17 @@ function expectation(): WorkerExpectation {
   };
 }
 
-/** Generates a journal (see the module comment). */
-export async function generateJournal(options: GenerateJournalOptions): Promise<GenerateJournalResult> {
-  if (!Number.isInteger(options.shares) || options.shares < 0)
-    throw new RangeError(`generateJournal: shares must be an integer >= 0, got ${options.shares}`);
-  const rng = createRng(options.seed ?? 1);
-  const nSessions = options.sessions ?? 20;
-  const sharesPerJob = options.sharesPerJob ?? 200;
+/** A pool answer not delivered yet: it arrives a few shares later, so notifies and other shares overtake it. */
+interface PoolAnswer {
+  readonly handle: PendingShare;
+  readonly pv: PoolVerdict;
+  readonly pe?: [number, string];
+  readonly due: number;
+}
+
+/** The proxy side: the sessions, the pool's current job, and what the writer is told about them. */
+function createSimProxy(options: GenerateJournalOptions, writer: JournalWriter, rng: () => number, clock: { ts: number }) {
   const cleanEvery = options.cleanEvery ?? 4;
-  const reconnectEvery = options.reconnectEvery ?? 1000;
-  const meanMs = options.meanIntervalMs ?? 5;
-  const mix = options.mix ?? true;
-  let ts = options.startTs ?? Date.UTC(2024, 5, 1);
-  const writer = createJournalWriter({
-    path: options.path,
-    now: () => ts,
-    ...(options.limits !== undefined ? { limits: options.limits } : {}),
-    ...(options.maxDedupeJobs !== undefined ? { maxDedupeJobs: options.maxDedupeJobs } : {}),
-  });
-  const files: string[] = [];
-  const workers = new Map<string, WorkerExpectation>();
   const sessions: SimSession[] = [];
   let sidCounter = 0;
   let jobCounter = 0;
@@ -214,7 +150,7 @@ export async function generateJournal(options: GenerateJournalOptions): Promise<
       jobId: (jobCounter++).toString(16),
       height,
       prevhash,
-      ntime: Math.floor(ts / 1000),
+      ntime: Math.floor(clock.ts / 1000),
       nbits,
       extranonceBytes: 12,
     });
@@ -253,23 +189,151 @@ export async function generateJournal(options: GenerateJournalOptions): Promise<
     return s;
   };
 
-  for (let i = 0; i < nSessions; i++) sessions.push(open(`site-a.rig${String(i + 1).padStart(4, '0')}`));
+  for (let i = 0; i < (options.sessions ?? 20); i++) sessions.push(open(`site-a.rig${String(i + 1).padStart(4, '0')}`));
 
-  const pending: { handle: PendingShare; pv: PoolVerdict; pe?: [number, string]; due: number }[] = [];
-  let produced = 0;
-  let rotations = 0;
-  while (produced < options.shares) {
-    if (produced % sharesPerJob === 0) {
+  return {
+    sessions,
+    /** The pool's current job (there is one from the first share on). */
+    job: () => job as StratumJob,
+    /** The pool sends a new job to every session. */
+    newJob(): void {
       const next = nextJob();
       job = next.job;
       for (const s of sessions) send(s, job, next.clean);
-    }
-    if (reconnectEvery > 0 && produced > 0 && produced % reconnectEvery === 0) {
+    },
+    /** A random session disconnects; its worker comes back in a new one. */
+    reconnect(): void {
       const idx = Math.floor(rng() * sessions.length);
       const old = sessions[idx];
       writer.endSession(old.sid, 'miner disconnected');
       sessions[idx] = open(old.worker);
-    }
+    },
+  };
+}
+
+/** A share of the given kind from session `s` on the current job, checked as the proxy checks it live. */
+function drawShare(rng: () => number, s: SimSession, current: StratumJob, mix: boolean) {
+  const kind = mix ? pickKind(rng()) : 'valid';
+  const en2 = (s.en2Counter++).toString(16).padStart(s.en2Size * 2, '0');
+  let submit: ShareSubmit = {
+    jobId: current.jobId,
+    extranonce2: en2,
+    ntime: formatU32BE(parseInt(current.ntime, 16) + Math.floor(rng() * 30)),
+    nonce: randomHex(rng, 4),
+    versionBits: s.mask === null ? undefined : formatU32BE(Math.floor(rng() * 2 ** 32) & s.mask),
+  };
+  let d = TINY_DIFFICULTY;
+  switch (kind) {
+    case 'duplicate':
+      if (s.last !== undefined) submit = s.last;
+      break;
+    case 'stale':
+      if (s.staleJobId !== undefined) submit = { ...submit, jobId: s.staleJobId };
+      break;
+    case 'unknown':
+      submit = { ...submit, jobId: 'deadbeef' };
+      break;
+    case 'bad-en2':
+      submit = { ...submit, extranonce2: en2.slice(2) };
+      break;
+    case 'bad-vb':
+      submit = { ...submit, versionBits: 'e0000000' };
+      break;
+    case 'ntime':
+      submit = { ...submit, ntime: formatU32BE(parseInt(current.ntime, 16) - 1) };
+      break;
+    case 'low-diff':
+      // Not on a regtest-nbits job: there every hash is a block, which outranks low difficulty.
+      if (current.nbits !== REGTEST_NBITS) d = 2 ** 20;
+      break;
+    case 'malformed':
+      submit = { ...submit, nonce: 'xyz' };
+      break;
+    case 'valid':
+      break;
+  }
+  s.last = submit;
+  const verdict = validateShare(s.store, { extranonce1: s.en1, extranonce2Size: s.en2Size, versionMask: s.mask, difficulty: d }, submit);
+  return { submit, difficulty: d, verdict };
+}
+
+/** What the pool answers: mostly what the proxy thinks, with disputes and timeouts in the mix. */
+function drawPoolAnswer(rng: () => number, verdict: ShareVerdict, mix: boolean): { pv: PoolVerdict; pe?: [number, string] } {
+  const r = rng();
+  if (!mix) return { pv: 'accepted' };
+  if (verdict.valid) {
+    if (r < 0.01) return { pv: 'rejected', pe: [23, 'Low difficulty share'] };
+    return { pv: r < 0.02 ? 'timeout' : 'accepted' };
+  }
+  if (verdict.reason === 'low-difficulty' && r < 0.2) return { pv: 'accepted' };
+  return { pv: 'not-sent' };
+}
+
+/** Delivers the answers due by share number `produced` (order among them does not matter). */
+function deliverDue(pending: PoolAnswer[], produced: number): void {
+  for (let k = 0; k < pending.length;) {
+    const p = pending[k];
+    if (p.due <= produced) {
+      p.handle.settle(p.pv, p.pe);
+      pending[k] = pending[pending.length - 1];
+      pending.pop();
+    } else k++;
+  }
+}
+
+/** Counts a share into its worker's expectation, as the audit should count it. */
+function countExpected(
+  workers: Map<string, WorkerExpectation>,
+  worker: string,
+  ts: number,
+  verdict: ShareVerdict,
+  d: number,
+  pv: PoolVerdict,
+): void {
+  let w = workers.get(worker);
+  if (w === undefined) {
+    w = expectation();
+    workers.set(worker, w);
+  }
+  w.shares++;
+  w.firstTs = Math.min(w.firstTs, ts);
+  w.lastTs = Math.max(w.lastTs, ts);
+  if (verdict.valid) {
+    w.valid++;
+    if (verdict.status === 'block') w.blocks++;
+    w.sumDifficulty += d;
+    if (pv === 'rejected') w.disputes++;
+  } else {
+    w.invalid[verdict.reason] = (w.invalid[verdict.reason] ?? 0) + 1;
+    if (pv === 'accepted') w.poolAcceptedLocallyInvalid++;
+  }
+}
+
+/** Generates a journal (see the module comment). */
+export async function generateJournal(options: GenerateJournalOptions): Promise<GenerateJournalResult> {
+  if (!Number.isInteger(options.shares) || options.shares < 0)
+    throw new RangeError(`generateJournal: shares must be an integer >= 0, got ${options.shares}`);
+  const rng = createRng(options.seed ?? 1);
+  const sharesPerJob = options.sharesPerJob ?? 200;
+  const reconnectEvery = options.reconnectEvery ?? 1000;
+  const meanMs = options.meanIntervalMs ?? 5;
+  const mix = options.mix ?? true;
+  const clock = { ts: options.startTs ?? Date.UTC(2024, 5, 1) };
+  const writer = createJournalWriter({
+    path: options.path,
+    now: () => clock.ts,
+    ...(options.limits !== undefined ? { limits: options.limits } : {}),
+    ...(options.maxDedupeJobs !== undefined ? { maxDedupeJobs: options.maxDedupeJobs } : {}),
+  });
+  const proxy = createSimProxy(options, writer, rng, clock);
+  const files: string[] = [];
+  const workers = new Map<string, WorkerExpectation>();
+  const pending: PoolAnswer[] = [];
+  let produced = 0;
+  let rotations = 0;
+  while (produced < options.shares) {
+    if (produced % sharesPerJob === 0) proxy.newJob();
+    if (reconnectEvery > 0 && produced > 0 && produced % reconnectEvery === 0) proxy.reconnect();
     if (options.rotateEvery !== undefined && produced > 0 && produced % options.rotateEvery === 0) {
       await writer.flush();
       const rotated = `${options.path}.${++rotations}`;
@@ -277,98 +341,21 @@ export async function generateJournal(options: GenerateJournalOptions): Promise<
       files.push(rotated);
       await writer.reopen();
     }
-    ts += Math.floor(rng() * 2 * meanMs);
+    clock.ts += Math.floor(rng() * 2 * meanMs);
 
-    const s = sessions[Math.floor(rng() * sessions.length)];
-    const current = job as StratumJob;
-    const kind = mix ? pickKind(rng()) : 'valid';
-    const en2 = (s.en2Counter++).toString(16).padStart(s.en2Size * 2, '0');
-    let submit: ShareSubmit = {
-      jobId: current.jobId,
-      extranonce2: en2,
-      ntime: formatU32BE(parseInt(current.ntime, 16) + Math.floor(rng() * 30)),
-      nonce: randomHex(rng, 4),
-      versionBits: s.mask === null ? undefined : formatU32BE(Math.floor(rng() * 2 ** 32) & s.mask),
-    };
-    let d = TINY_DIFFICULTY;
-    switch (kind) {
-      case 'duplicate':
-        if (s.last !== undefined) submit = s.last;
-        break;
-      case 'stale':
-        if (s.staleJobId !== undefined) submit = { ...submit, jobId: s.staleJobId };
-        break;
-      case 'unknown':
-        submit = { ...submit, jobId: 'deadbeef' };
-        break;
-      case 'bad-en2':
-        submit = { ...submit, extranonce2: en2.slice(2) };
-        break;
-      case 'bad-vb':
-        submit = { ...submit, versionBits: 'e0000000' };
-        break;
-      case 'ntime':
-        submit = { ...submit, ntime: formatU32BE(parseInt(current.ntime, 16) - 1) };
-        break;
-      case 'low-diff':
-        // Not on a regtest-nbits job: there every hash is a block, which outranks low difficulty.
-        if (current.nbits !== REGTEST_NBITS) d = 2 ** 20;
-        break;
-      case 'malformed':
-        submit = { ...submit, nonce: 'xyz' };
-        break;
-      case 'valid':
-        break;
-    }
-    s.last = submit;
-    const verdict = validateShare(s.store, { extranonce1: s.en1, extranonce2Size: s.en2Size, versionMask: s.mask, difficulty: d }, submit);
-    const r = rng();
-    let pv: PoolVerdict;
-    let pe: [number, string] | undefined;
-    if (!mix) pv = 'accepted';
-    else if (verdict.valid) {
-      if (r < 0.01) {
-        pv = 'rejected';
-        pe = [23, 'Low difficulty share'];
-      } else pv = r < 0.02 ? 'timeout' : 'accepted';
-    } else if (verdict.reason === 'low-difficulty' && r < 0.2) pv = 'accepted';
-    else pv = 'not-sent';
-
-    const handle = writer.submit(s.sid, { worker: s.worker, submit, difficulty: d, verdict });
-    // Pool answers arrive a few shares later, so notifies and other shares overtake them.
+    const s = proxy.sessions[Math.floor(rng() * proxy.sessions.length)];
+    const { submit, difficulty, verdict } = drawShare(rng, s, proxy.job(), mix);
+    const { pv, pe } = drawPoolAnswer(rng, verdict, mix);
+    const handle = writer.submit(s.sid, { worker: s.worker, submit, difficulty, verdict });
     const delay = pv === 'not-sent' ? 0 : Math.floor(rng() * 4);
     pending.push({ handle, pv, ...(pe !== undefined ? { pe } : {}), due: produced + delay });
-    for (let k = 0; k < pending.length;) {
-      const p = pending[k];
-      if (p.due <= produced) {
-        p.handle.settle(p.pv, p.pe);
-        pending[k] = pending[pending.length - 1];
-        pending.pop();
-      } else k++;
-    }
-
-    let w = workers.get(s.worker);
-    if (w === undefined) {
-      w = expectation();
-      workers.set(s.worker, w);
-    }
-    w.shares++;
-    w.firstTs = Math.min(w.firstTs, ts);
-    w.lastTs = Math.max(w.lastTs, ts);
-    if (verdict.valid) {
-      w.valid++;
-      if (verdict.status === 'block') w.blocks++;
-      w.sumDifficulty += d;
-      if (pv === 'rejected') w.disputes++;
-    } else {
-      w.invalid[verdict.reason] = (w.invalid[verdict.reason] ?? 0) + 1;
-      if (pv === 'accepted') w.poolAcceptedLocallyInvalid++;
-    }
+    deliverDue(pending, produced);
+    countExpected(workers, s.worker, clock.ts, verdict, difficulty, pv);
     produced++;
     if (produced % 5000 === 0) await writer.flush();
   }
   for (const p of pending) p.handle.settle(p.pv, p.pe);
-  for (const s of sessions) writer.endSession(s.sid, 'shutdown');
+  for (const s of proxy.sessions) writer.endSession(s.sid, 'shutdown');
   await writer.close();
   files.push(options.path);
   const st = writer.stats;

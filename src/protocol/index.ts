@@ -5,6 +5,7 @@
  * and strings in, values out.
  */
 
+export * from './calls.js';
 export * from './json-rpc.js';
 export * from '../util/line-framer.js';
 export * from './messages.js';

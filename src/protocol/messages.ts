@@ -129,6 +129,37 @@ export function readOptionalString(params: readonly JsonValue[], i: number, name
   return typeof v === 'string' ? got(v) : bad(`${name} (param ${i}) must be a string or null`);
 }
 
+/** Params read by readStrings: the required ones, then the optional ones (null when absent or null). */
+export interface StringParams {
+  readonly required: readonly string[];
+  readonly optional: readonly (string | null)[];
+}
+
+/**
+ * Params 0, 1, … as strings: first one per name in `required` (each must be
+ * a string), then one per name in `optional` (a string, or null when absent
+ * or null). The first param that does not fit gives the message.
+ */
+export function readStrings(
+  params: readonly JsonValue[],
+  required: readonly string[],
+  optional: readonly string[] = [],
+): Read<StringParams> {
+  const req: string[] = [];
+  for (const [i, name] of required.entries()) {
+    const r = readString(params, i, name);
+    if (!r.ok) return bad(r.message);
+    req.push(r.value);
+  }
+  const opt: (string | null)[] = [];
+  for (const [i, name] of optional.entries()) {
+    const r = readOptionalString(params, required.length + i, name);
+    if (!r.ok) return bad(r.message);
+    opt.push(r.value);
+  }
+  return got({ required: req, optional: opt });
+}
+
 const HEX_RE = /^(?:[0-9a-fA-F]{2})*$/;
 
 /** Even-length hex of any size (or exactly `bytes` bytes). */

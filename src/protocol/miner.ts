@@ -26,9 +26,19 @@
  */
 
 import {
+  type CallParser,
+  type DifficultyMessage,
+  difficultyEncoder,
+  difficultyParser,
+  encodeCall,
+  invalidParams,
+  type NoParamsMessage,
+  noParamsEncoder,
+  noParamsParser,
+  parseByMethod,
+} from './calls.js';
+import {
   encodeErrorResponse,
-  encodeNotification,
-  encodeRequest,
   encodeResponse,
   type JsonValue,
   type RpcCall,
@@ -38,18 +48,14 @@ import {
 } from './json-rpc.js';
 import {
   assertNever,
-  envelopeOf,
-  fail,
   formatMaskHex,
   isObjectValue,
-  isPositiveNumber,
   isShortString,
   ok,
   type ParseResult,
   parseMaskHex,
   type ResponseResolver,
-  readOptionalString,
-  readString,
+  readStrings,
 } from './messages.js';
 import type { ShareSubmit } from './work-types.js';
 
@@ -98,21 +104,11 @@ export interface SubmitMessage {
   readonly share: ShareSubmit;
 }
 
-export interface SuggestDifficultyMessage {
-  readonly type: 'suggest-difficulty';
-  readonly id: RpcId;
-  readonly difficulty: number;
-}
+export type SuggestDifficultyMessage = DifficultyMessage<'suggest-difficulty'>;
 
-export interface ExtranonceSubscribeMessage {
-  readonly type: 'extranonce-subscribe';
-  readonly id: RpcId;
-}
+export type ExtranonceSubscribeMessage = NoParamsMessage<'extranonce-subscribe'>;
 
-export interface MinerPingMessage {
-  readonly type: 'ping';
-  readonly id: RpcId;
-}
+export type MinerPingMessage = NoParamsMessage<'ping'>;
 
 /** The miner's answer to client.get_version (cgminer answers "cgminer/4.x"). */
 export interface VersionResultMessage {
@@ -169,10 +165,6 @@ export const MINER_METHODS = Object.freeze({
 
 // -------------------------------------------------------------- helpers
 
-function encodeCall(id: RpcId, method: string, params: readonly JsonValue[]): string {
-  return id === null ? encodeNotification(method, params) : encodeRequest(id, method, params);
-}
-
 function encodeReply(id: RpcId, result: JsonValue, error: JsonValue): string {
   return error === null ? encodeResponse(id, result) : encodeErrorResponse(id, error, result);
 }
@@ -184,11 +176,10 @@ const VR_MIN_BITS = 'version-rolling.min-bit-count';
 // ------------------------------------------------------ method families
 
 export function parseSubscribe(call: RpcCall): ParseResult<SubscribeMessage> {
-  const ua = readOptionalString(call.params, 0, 'user agent');
-  if (!ua.ok) return fail('invalid-params', ua.message, call.id, call.method);
-  const session = readOptionalString(call.params, 1, 'session id');
-  if (!session.ok) return fail('invalid-params', session.message, call.id, call.method);
-  return ok({ type: 'subscribe', id: call.id, userAgent: ua.value, sessionId: session.value });
+  const r = readStrings(call.params, [], ['user agent', 'session id']);
+  if (!r.ok) return invalidParams(call, r.message);
+  const [userAgent, sessionId] = r.value.optional;
+  return ok({ type: 'subscribe', id: call.id, userAgent, sessionId });
 }
 
 /** The params of a subscribe as hashgate sends it: [user agent, session id], trailing nulls left out. */
@@ -204,11 +195,9 @@ export function encodeSubscribe(msg: SubscribeMessage): string {
 }
 
 export function parseAuthorize(call: RpcCall): ParseResult<AuthorizeMessage> {
-  const user = readString(call.params, 0, 'user');
-  if (!user.ok) return fail('invalid-params', user.message, call.id, call.method);
-  const password = readOptionalString(call.params, 1, 'password');
-  if (!password.ok) return fail('invalid-params', password.message, call.id, call.method);
-  return ok({ type: 'authorize', id: call.id, user: user.value, password: password.value });
+  const r = readStrings(call.params, ['user'], ['password']);
+  if (!r.ok) return invalidParams(call, r.message);
+  return ok({ type: 'authorize', id: call.id, user: r.value.required[0], password: r.value.optional[0] });
 }
 
 /** [user] or [user, password]. */
@@ -245,10 +234,10 @@ export const CONFIGURE_EXTENSIONS: Readonly<Record<string, Readonly<Record<strin
 export function parseConfigure(call: RpcCall): ParseResult<ConfigureMessage> {
   const [exts, rawParams] = call.params;
   if (!Array.isArray(exts) || !exts.every((e) => typeof e === 'string' && e.length > 0)) {
-    return fail('invalid-params', 'extensions (param 0) must be a list of extension codes', call.id, call.method);
+    return invalidParams(call, 'extensions (param 0) must be a list of extension codes');
   }
   if (rawParams !== undefined && rawParams !== null && !isObjectValue(rawParams)) {
-    return fail('invalid-params', 'extension parameters (param 1) must be an object', call.id, call.method);
+    return invalidParams(call, 'extension parameters (param 1) must be an object');
   }
   // Known extensions only, each once, in the miner's order.
   const extensions = [...new Set(exts as string[])].filter((e) => Object.hasOwn(CONFIGURE_EXTENSIONS, e));
@@ -263,7 +252,7 @@ export function parseConfigure(call: RpcCall): ParseResult<ConfigureMessage> {
   if (extensions.includes(VR)) {
     const rawMask = Object.hasOwn(all, VR_MASK) ? all[VR_MASK] : 'ffffffff';
     const mask = parseMaskHex(rawMask);
-    if (mask === undefined) return fail('invalid-params', `${VR_MASK} must be hex of a 32-bit mask`, call.id, call.method);
+    if (mask === undefined) return invalidParams(call, `${VR_MASK} must be hex of a 32-bit mask`);
     const bits = Object.hasOwn(all, VR_MIN_BITS) ? all[VR_MIN_BITS] : null;
     const minBitCount = typeof bits === 'number' && Number.isInteger(bits) && bits >= 0 && bits <= 32 ? bits : null;
     versionRolling = { mask, minBitCount };
@@ -286,17 +275,12 @@ export function encodeConfigure(msg: ConfigureMessage): string {
 }
 
 export function parseSubmit(call: RpcCall): ParseResult<SubmitMessage> {
-  const p = call.params;
-  const names = ['worker', 'job id', 'extranonce2', 'ntime', 'nonce'];
-  for (let i = 0; i < names.length; i++) {
-    const r = readString(p, i, names[i]);
-    if (!r.ok) return fail('invalid-params', r.message, call.id, call.method);
-  }
-  const vb = readOptionalString(p, 5, 'version bits');
-  if (!vb.ok) return fail('invalid-params', vb.message, call.id, call.method);
-  const [worker, jobId, extranonce2, ntime, nonce] = p as string[];
+  const r = readStrings(call.params, ['worker', 'job id', 'extranonce2', 'ntime', 'nonce'], ['version bits']);
+  if (!r.ok) return invalidParams(call, r.message);
+  const [worker, jobId, extranonce2, ntime, nonce] = r.value.required;
+  const versionBits = r.value.optional[0];
   const share: ShareSubmit =
-    vb.value === null ? { jobId, extranonce2, ntime, nonce } : { jobId, extranonce2, ntime, nonce, versionBits: vb.value };
+    versionBits === null ? { jobId, extranonce2, ntime, nonce } : { jobId, extranonce2, ntime, nonce, versionBits };
   return ok({ type: 'submit', id: call.id, worker, share });
 }
 
@@ -311,31 +295,14 @@ export function encodeSubmit(msg: SubmitMessage): string {
   return encodeCall(msg.id, MINER_METHODS.submit, submitParams(msg.worker, msg.share));
 }
 
-export function parseSuggestDifficulty(call: RpcCall): ParseResult<SuggestDifficultyMessage> {
-  const d = call.params[0];
-  if (!isPositiveNumber(d)) return fail('invalid-params', 'difficulty (param 0) must be a number > 0', call.id, call.method);
-  return ok({ type: 'suggest-difficulty', id: call.id, difficulty: d });
-}
+export const parseSuggestDifficulty = difficultyParser('suggest-difficulty');
+export const encodeSuggestDifficulty = difficultyEncoder<SuggestDifficultyMessage>(MINER_METHODS['suggest-difficulty']);
 
-export function encodeSuggestDifficulty(msg: SuggestDifficultyMessage): string {
-  return encodeCall(msg.id, MINER_METHODS['suggest-difficulty'], [msg.difficulty]);
-}
+export const parseExtranonceSubscribe = noParamsParser('extranonce-subscribe');
+export const encodeExtranonceSubscribe = noParamsEncoder<ExtranonceSubscribeMessage>(MINER_METHODS['extranonce-subscribe']);
 
-export function parseExtranonceSubscribe(call: RpcCall): ParseResult<ExtranonceSubscribeMessage> {
-  return ok({ type: 'extranonce-subscribe', id: call.id });
-}
-
-export function encodeExtranonceSubscribe(msg: ExtranonceSubscribeMessage): string {
-  return encodeCall(msg.id, MINER_METHODS['extranonce-subscribe'], []);
-}
-
-export function parseMinerPing(call: RpcCall): ParseResult<MinerPingMessage> {
-  return ok({ type: 'ping', id: call.id });
-}
-
-export function encodeMinerPing(msg: MinerPingMessage): string {
-  return encodeCall(msg.id, MINER_METHODS.ping, []);
-}
+export const parseMinerPing = noParamsParser('ping');
+export const encodeMinerPing = noParamsEncoder<MinerPingMessage>(MINER_METHODS.ping);
 
 /** Names a miner's response by the method of the proxy's request it answers. */
 export function parseMinerResponse(res: RpcResponse, method: string | undefined): ParseResult<MinerMessage> {
@@ -351,37 +318,20 @@ export function parseMinerResponse(res: RpcResponse, method: string | undefined)
 
 // -------------------------------------------------------------- dispatch
 
-/**
- * Parses one line (or a classified envelope) from a miner. Never throws.
- * Responses are named through `resolve` (id → method of the proxy's pending
- * request); an unknown method is an error of kind "unknown-method", so the
- * proxy can answer it with a JSON-RPC error instead of disconnecting.
- */
+/** The parser of each call a miner sends, by method. */
+const MINER_PARSERS = new Map<string, CallParser<MinerMessage>>([
+  [MINER_METHODS.subscribe, parseSubscribe],
+  [MINER_METHODS.authorize, parseAuthorize],
+  [MINER_METHODS.configure, parseConfigure],
+  [MINER_METHODS.submit, parseSubmit],
+  [MINER_METHODS['suggest-difficulty'], parseSuggestDifficulty],
+  [MINER_METHODS['extranonce-subscribe'], parseExtranonceSubscribe],
+  [MINER_METHODS.ping, parseMinerPing],
+]);
+
+/** Parses one line (or a classified envelope) from a miner; never throws (see parseByMethod). */
 export function parseMinerMessage(input: string | RpcEnvelope, resolve?: ResponseResolver): ParseResult<MinerMessage> {
-  const e = envelopeOf<MinerMessage>(input);
-  if ('result' in e) return e.result;
-  const env = e.env;
-  if (env.kind === 'response') {
-    return parseMinerResponse(env, resolve?.(env.id));
-  }
-  switch (env.method) {
-    case MINER_METHODS.subscribe:
-      return parseSubscribe(env);
-    case MINER_METHODS.authorize:
-      return parseAuthorize(env);
-    case MINER_METHODS.configure:
-      return parseConfigure(env);
-    case MINER_METHODS.submit:
-      return parseSubmit(env);
-    case MINER_METHODS['suggest-difficulty']:
-      return parseSuggestDifficulty(env);
-    case MINER_METHODS['extranonce-subscribe']:
-      return parseExtranonceSubscribe(env);
-    case MINER_METHODS.ping:
-      return parseMinerPing(env);
-    default:
-      return fail('unknown-method', env.method, env.id, env.method);
-  }
+  return parseByMethod(input, MINER_PARSERS, parseMinerResponse, resolve);
 }
 
 /** Encodes any miner message as one line ending in "\n". */

@@ -23,20 +23,22 @@
  */
 
 import {
-  encodeNotification,
-  encodeRequest,
-  type JsonValue,
-  type RpcCall,
-  type RpcEnvelope,
-  type RpcId,
-  type RpcResponse,
-} from './json-rpc.js';
+  type CallParser,
+  type DifficultyMessage,
+  difficultyEncoder,
+  difficultyParser,
+  encodeCall,
+  invalidParams,
+  type NoParamsMessage,
+  noParamsEncoder,
+  noParamsParser,
+  parseByMethod,
+} from './calls.js';
+import { type JsonValue, type RpcCall, type RpcEnvelope, type RpcId, type RpcResponse } from './json-rpc.js';
 import {
   assertNever,
   type BytesHex,
   EXTRANONCE2_SIZE_LIMITS,
-  envelopeOf,
-  fail,
   formatMaskHex,
   isBytesHex,
   isExtranonce1,
@@ -44,7 +46,6 @@ import {
   isShortString,
   MAX_EXTRANONCE1_BYTES,
   PEER_STRING_LIMITS,
-  isPositiveNumber,
   isU32HexBE,
   ok,
   type ParseResult,
@@ -80,11 +81,7 @@ export interface NotifyMessage {
   readonly cleanJobs: boolean;
 }
 
-export interface SetDifficultyMessage {
-  readonly type: 'set-difficulty';
-  readonly id: RpcId;
-  readonly difficulty: number;
-}
+export type SetDifficultyMessage = DifficultyMessage<'set-difficulty'>;
 
 export interface SetExtranonceMessage {
   readonly type: 'set-extranonce';
@@ -118,15 +115,9 @@ export interface ShowMessageMessage {
   readonly message: string;
 }
 
-export interface GetVersionMessage {
-  readonly type: 'get-version';
-  readonly id: RpcId;
-}
+export type GetVersionMessage = NoParamsMessage<'get-version'>;
 
-export interface PoolPingMessage {
-  readonly type: 'ping';
-  readonly id: RpcId;
-}
+export type PoolPingMessage = NoParamsMessage<'ping'>;
 
 export type PoolMessage =
   | NotifyMessage
@@ -159,10 +150,6 @@ export const POOL_METHODS = Object.freeze({
 
 // -------------------------------------------------------------- helpers
 
-function encodeCall(id: RpcId, method: string, params: readonly JsonValue[]): string {
-  return id === null ? encodeNotification(method, params) : encodeRequest(id, method, params);
-}
-
 /** A merkle branch longer than this would prove a block of over 2^32 transactions. */
 export const MAX_MERKLE_BRANCH = 32;
 
@@ -170,7 +157,7 @@ export const MAX_MERKLE_BRANCH = 32;
 
 export function parseNotify(call: RpcCall): ParseResult<NotifyMessage> {
   const p = call.params;
-  const bad = (m: string) => fail<NotifyMessage>('invalid-params', m, call.id, call.method);
+  const bad = (m: string) => invalidParams<NotifyMessage>(call, m);
   const [jobId, prevhash, coinb1, coinb2, branch, version, nbits, ntime, clean] = p;
   if (typeof jobId !== 'string' || jobId.length === 0 || !isShortString(jobId)) {
     return bad(`job_id (param 0) must be a non-empty string of at most ${PEER_STRING_LIMITS.maxChars} characters`);
@@ -204,29 +191,17 @@ export function encodeNotify(msg: NotifyMessage): string {
   ]);
 }
 
-export function parseSetDifficulty(call: RpcCall): ParseResult<SetDifficultyMessage> {
-  const d = call.params[0];
-  if (!isPositiveNumber(d)) return fail('invalid-params', 'difficulty (param 0) must be a number > 0', call.id, call.method);
-  return ok({ type: 'set-difficulty', id: call.id, difficulty: d });
-}
-
-export function encodeSetDifficulty(msg: SetDifficultyMessage): string {
-  return encodeCall(msg.id, POOL_METHODS['set-difficulty'], [msg.difficulty]);
-}
+export const parseSetDifficulty = difficultyParser('set-difficulty');
+export const encodeSetDifficulty = difficultyEncoder<SetDifficultyMessage>(POOL_METHODS['set-difficulty']);
 
 export function parseSetExtranonce(call: RpcCall): ParseResult<SetExtranonceMessage> {
   const [en1, size] = call.params;
   if (!isExtranonce1(en1)) {
-    return fail(
-      'invalid-params',
-      `extranonce1 (param 0) must be even-length hex of at most ${MAX_EXTRANONCE1_BYTES} bytes`,
-      call.id,
-      call.method,
-    );
+    return invalidParams(call, `extranonce1 (param 0) must be even-length hex of at most ${MAX_EXTRANONCE1_BYTES} bytes`);
   }
   if (!isExtranonce2Size(size)) {
     const { min, max } = EXTRANONCE2_SIZE_LIMITS;
-    return fail('invalid-params', `extranonce2_size (param 1) must be an integer ${min}–${max}`, call.id, call.method);
+    return invalidParams(call, `extranonce2_size (param 1) must be an integer ${min}–${max}`);
   }
   return ok({ type: 'set-extranonce', id: call.id, extranonce1: en1, extranonce2Size: size });
 }
@@ -237,7 +212,7 @@ export function encodeSetExtranonce(msg: SetExtranonceMessage): string {
 
 export function parseSetVersionMask(call: RpcCall): ParseResult<SetVersionMaskMessage> {
   const mask = parseMaskHex(call.params[0]);
-  if (mask === undefined) return fail('invalid-params', 'mask (param 0) must be hex of a 32-bit mask', call.id, call.method);
+  if (mask === undefined) return invalidParams(call, 'mask (param 0) must be hex of a 32-bit mask');
   return ok({ type: 'set-version-mask', id: call.id, mask });
 }
 
@@ -253,7 +228,7 @@ function readPort(v: JsonValue | undefined): number | null | undefined {
 
 export function parseReconnect(call: RpcCall): ParseResult<ReconnectMessage> {
   const [host, port, wait] = call.params;
-  const bad = (m: string) => fail<ReconnectMessage>('invalid-params', m, call.id, call.method);
+  const bad = (m: string) => invalidParams<ReconnectMessage>(call, m);
   if (host !== undefined && host !== null && !isShortString(host)) return bad('host (param 0) must be a short string or null');
   const p = readPort(port);
   if (p === undefined) return bad('port (param 1) must be a port number (1–65535)');
@@ -271,7 +246,7 @@ export function encodeReconnect(msg: ReconnectMessage): string {
 
 export function parseShowMessage(call: RpcCall): ParseResult<ShowMessageMessage> {
   const m = call.params[0];
-  if (typeof m !== 'string') return fail('invalid-params', 'message (param 0) must be a string', call.id, call.method);
+  if (typeof m !== 'string') return invalidParams(call, 'message (param 0) must be a string');
   return ok({ type: 'show-message', id: call.id, message: m });
 }
 
@@ -279,21 +254,11 @@ export function encodeShowMessage(msg: ShowMessageMessage): string {
   return encodeCall(msg.id, POOL_METHODS['show-message'], [msg.message]);
 }
 
-export function parseGetVersion(call: RpcCall): ParseResult<GetVersionMessage> {
-  return ok({ type: 'get-version', id: call.id });
-}
+export const parseGetVersion = noParamsParser('get-version');
+export const encodeGetVersion = noParamsEncoder<GetVersionMessage>(POOL_METHODS['get-version']);
 
-export function encodeGetVersion(msg: GetVersionMessage): string {
-  return encodeCall(msg.id, POOL_METHODS['get-version'], []);
-}
-
-export function parsePoolPing(call: RpcCall): ParseResult<PoolPingMessage> {
-  return ok({ type: 'ping', id: call.id });
-}
-
-export function encodePoolPing(msg: PoolPingMessage): string {
-  return encodeCall(msg.id, POOL_METHODS.ping, []);
-}
+export const parsePoolPing = noParamsParser('ping');
+export const encodePoolPing = noParamsEncoder<PoolPingMessage>(POOL_METHODS.ping);
 
 /** Names a pool's response by the method of the proxy's request it answers. */
 export function parsePoolResponse(res: RpcResponse, method: string | undefined): ParseResult<PoolMessage> {
@@ -313,36 +278,21 @@ export function parsePoolResponse(res: RpcResponse, method: string | undefined):
 
 // -------------------------------------------------------------- dispatch
 
-/**
- * Parses one line (or a classified envelope) from a pool. Never throws.
- * Responses are named through `resolve` (id → method of the proxy's pending
- * request). An unknown method is an error of kind "unknown-method".
- */
+/** The parser of each call a pool sends, by method. */
+const POOL_PARSERS = new Map<string, CallParser<PoolMessage>>([
+  [POOL_METHODS.notify, parseNotify],
+  [POOL_METHODS['set-difficulty'], parseSetDifficulty],
+  [POOL_METHODS['set-extranonce'], parseSetExtranonce],
+  [POOL_METHODS['set-version-mask'], parseSetVersionMask],
+  [POOL_METHODS.reconnect, parseReconnect],
+  [POOL_METHODS['show-message'], parseShowMessage],
+  [POOL_METHODS['get-version'], parseGetVersion],
+  [POOL_METHODS.ping, parsePoolPing],
+]);
+
+/** Parses one line (or a classified envelope) from a pool; never throws (see parseByMethod). */
 export function parsePoolMessage(input: string | RpcEnvelope, resolve?: ResponseResolver): ParseResult<PoolMessage> {
-  const e = envelopeOf<PoolMessage>(input);
-  if ('result' in e) return e.result;
-  const env = e.env;
-  if (env.kind === 'response') return parsePoolResponse(env, resolve?.(env.id));
-  switch (env.method) {
-    case POOL_METHODS.notify:
-      return parseNotify(env);
-    case POOL_METHODS['set-difficulty']:
-      return parseSetDifficulty(env);
-    case POOL_METHODS['set-extranonce']:
-      return parseSetExtranonce(env);
-    case POOL_METHODS['set-version-mask']:
-      return parseSetVersionMask(env);
-    case POOL_METHODS.reconnect:
-      return parseReconnect(env);
-    case POOL_METHODS['show-message']:
-      return parseShowMessage(env);
-    case POOL_METHODS['get-version']:
-      return parseGetVersion(env);
-    case POOL_METHODS.ping:
-      return parsePoolPing(env);
-    default:
-      return fail('unknown-method', env.method, env.id, env.method);
-  }
+  return parseByMethod(input, POOL_PARSERS, parsePoolResponse, resolve);
 }
 
 /** Encodes any pool message as one line ending in "\n". */

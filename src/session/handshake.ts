@@ -15,6 +15,7 @@ import { encodePoolMessage, parsePoolResponse } from '../protocol/pool.js';
 import { encodeConfigureResult, encodeSubscribeResult, type SubscribeResultMessage } from '../protocol/pool-results.js';
 import type { Logger } from '../util/log.js';
 import { truncateForLog } from '../util/log.js';
+import type { EndCause } from './options.js';
 import type { MinerWork } from './miner-work.js';
 import type { PoolLink, PoolReply } from './ports.js';
 import type { ReplySlot } from './reply-order.js';
@@ -30,7 +31,7 @@ export interface HandshakeHost {
   /** A line to the miner that is not a reply (set_extranonce, set_version_mask, client.reconnect). */
   send(line: string): void;
   /** Closes the miner's connection and the session. */
-  end(why: string): void;
+  end(why: string, cause: EndCause): void;
   /** The session's record changed (extranonce, mask, worker): write it again. */
   record(): void;
   /** The pool gave the miner an extranonce: the session is subscribed. */
@@ -184,7 +185,7 @@ export class Handshake {
     const h = this.#h;
     const a = subscribeResult(await h.link.request(MINER_METHODS.subscribe, params, HANDSHAKE));
     if (!a.ok || a.msg.result === null) {
-      h.end('new pool refused mining.subscribe');
+      h.end('new pool refused mining.subscribe', 'failover');
       return false;
     }
     const { extranonce1, extranonce2Size } = a.msg.result;
@@ -192,7 +193,7 @@ export class Handshake {
     if (changed && !this.#extranonceSubscribed) {
       // The miner cannot learn a new extranonce1 without reconnecting (no mining.set_extranonce support).
       h.send(encodePoolMessage({ type: 'reconnect', id: null, host: null, port: null, waitSeconds: null }));
-      h.end('extranonce changed after failover; miner told to reconnect');
+      h.end('extranonce changed after failover; miner told to reconnect', 'failover');
       return false;
     }
     // The new pool must know the miner takes set_extranonce, whether or not extranonce1 changed now.

@@ -13,8 +13,15 @@ import { JobStore, type JobStoreLimits } from '../work/job-store.js';
 
 /** Difficulty a miner assumes until the pool says otherwise (Stratum V1 convention). */
 const DEFAULT_DIFFICULTY = 1;
-/** Jobs whose send-time difficulty is remembered (the store keeps fewer live jobs than this). */
-const MAX_JOB_DIFFICULTIES = 64;
+/** Jobs whose send-time terms are remembered (the store keeps fewer live jobs than this). */
+const MAX_JOB_TERMS = 64;
+
+/** What a job was sent under: the difficulty in force and the extranonce the miner builds its coinbase with. */
+interface JobTerms {
+  readonly difficulty: number;
+  readonly extranonce1: string | null;
+  readonly extranonce2Size: number;
+}
 
 /** Why a job could not be used. */
 export interface UnusableJob {
@@ -25,8 +32,8 @@ export interface UnusableJob {
 export class MinerWork {
   readonly store: JobStore;
   readonly #jobs: JobCache;
-  /** Difficulty in force when each job was sent. */
-  readonly #jobDifficulty = new Map<string, number>();
+  /** The terms in force when each job was sent. */
+  readonly #jobTerms = new Map<string, JobTerms>();
   #difficulty = DEFAULT_DIFFICULTY;
   #extranonce1: string | null = null;
   #extranonce2Size = 0;
@@ -59,14 +66,19 @@ export class MinerWork {
     return this.#versionMask;
   }
 
-  /** What a share of `jobId` is checked against: the lower of the difficulty when the job was sent and now. */
+  /**
+   * What a share of `jobId` is checked against: the extranonce the job was sent with (a
+   * mining.set_extranonce applies from the next job on, so a share of an earlier job, still on its way
+   * when the change came, is built on the old one, and the pool judges it so), and the lower of the
+   * difficulty when the job was sent and now.
+   */
   context(jobId: string): { extranonce1: string | null; extranonce2Size: number; versionMask: number | null; difficulty: number } {
-    const sent = this.#jobDifficulty.get(jobId) ?? this.#difficulty;
+    const sent = this.#jobTerms.get(jobId);
     return {
-      extranonce1: this.#extranonce1,
-      extranonce2Size: this.#extranonce2Size,
+      extranonce1: sent?.extranonce1 ?? this.#extranonce1,
+      extranonce2Size: sent?.extranonce2Size ?? this.#extranonce2Size,
       versionMask: this.#versionMask,
-      difficulty: Math.min(sent, this.#difficulty),
+      difficulty: Math.min(sent?.difficulty ?? this.#difficulty, this.#difficulty),
     };
   }
 
@@ -115,9 +127,10 @@ export class MinerWork {
     const clean = msg.cleanJobs || this.#forceClean;
     this.#forceClean = false;
     this.store.add(prepared.job, clean);
-    this.#jobDifficulty.delete(msg.job.jobId);
-    this.#jobDifficulty.set(msg.job.jobId, this.#difficulty);
-    while (this.#jobDifficulty.size > MAX_JOB_DIFFICULTIES) this.#jobDifficulty.delete(this.#jobDifficulty.keys().next().value as string);
+    const terms = this.#jobTerms;
+    terms.delete(msg.job.jobId);
+    terms.set(msg.job.jobId, { difficulty: this.#difficulty, extranonce1: this.#extranonce1, extranonce2Size: this.#extranonce2Size });
+    while (terms.size > MAX_JOB_TERMS) terms.delete(terms.keys().next().value as string);
     this.#lastNotify = msg;
     return { ok: true, msg: { ...msg, cleanJobs: clean } };
   }

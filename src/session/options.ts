@@ -13,6 +13,14 @@ import { WORKER_ERRORS, WORKER_LIMITS, type WorkerRewrite } from './workers.js';
 
 export type { WorkerRewrite } from './workers.js';
 
+/**
+ * Why a session closed its miner's connection. 'pool-lost' is the one every miner shares at once (no
+ * pool reachable: the daemon logs it once); 'failover' a new pool the miner cannot follow (refused
+ * subscribe, or an extranonce it cannot take); 'extranonce' the same on the pool's set_extranonce;
+ * 'flood', 'over-limit' and 'fault' the session's own limits and guard.
+ */
+export type EndCause = 'pool-lost' | 'failover' | 'extranonce' | 'flood' | 'over-limit' | 'fault';
+
 export type SessionStatus = 'connected' | 'subscribed' | 'authorized' | 'closed';
 
 export interface SessionOptions {
@@ -23,8 +31,8 @@ export interface SessionOptions {
   readonly jobCache?: JobCache;
   /** Writes one line (ending in "\n") to the miner. */
   readonly send: (line: string) => void;
-  /** Asks the transport to close the miner's connection. */
-  readonly close: (reason: string) => void;
+  /** Asks the transport to close the miner's connection: `reason` in words (logs, journal), `cause` typed. */
+  readonly close: (reason: string, cause: EndCause) => void;
   readonly log: Logger;
   readonly now?: () => number;
   /** Where jobs, shares and verdicts are recorded (the journal), or none. */

@@ -1,10 +1,12 @@
 /**
  * The session's ports: what a miner session needs from the outside, named
  * and shaped by the session. The daemon plugs adapters in (the pool
- * upstream, the journal writer, the admin metrics); the session imports none
- * of them, so it can be driven in tests with fakes.
+ * upstream, the journal writer, the admin metrics); the session loads none
+ * of them (where an adapter's own contract fits, it takes that type under its
+ * own name), so it can be driven in tests with fakes.
  */
 
+import type { JournalSession } from '../journal/writer-types.js';
 import type { RejectReason } from '../protocol/stratum-errors.js';
 import type { ShareSubmit, StratumJob } from '../protocol/work-types.js';
 import type { ShareVerdict } from '../work/validate-share.js';
@@ -21,16 +23,11 @@ export type {
 /** How the pool answered a share, as the share recorder keeps it. */
 export type PoolVerdict = 'accepted' | 'rejected' | 'not-sent' | 'timeout' | 'unknown';
 
-/** What the recorder keeps about a session (re-sent whenever it changes: extranonce, mask, worker). */
-export interface SessionRecord {
-  readonly sessionId: string;
-  readonly worker?: string | undefined;
-  readonly extranonce1: string;
-  readonly extranonce2Size: number;
-  readonly versionMask: number | null;
-  readonly peer?: string | undefined;
-  readonly pool?: string | undefined;
-}
+/**
+ * What the recorder keeps about a session (re-sent whenever it changes: extranonce, mask, worker):
+ * the journal's own input shape (src/journal/writer-types.ts), under the session's name.
+ */
+export type SessionRecord = JournalSession;
 
 /** One checked share: the submit as the miner sent it, the difficulty it was checked at, the local verdict. */
 export interface ShareRecord {

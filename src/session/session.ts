@@ -34,12 +34,12 @@ import { MinerWork } from './miner-work.js';
 import type { PoolEvent, PoolLink, PoolNotice } from './ports.js';
 import { ReplyOrder, type ReplySlot } from './reply-order.js';
 import { createWorkerStats, type WorkerStats } from '../work/worker-stats.js';
-import { SESSION_ERRORS, SESSION_LIMITS, type SessionOptions, type SessionStatus } from './options.js';
+import { type EndCause, SESSION_ERRORS, SESSION_LIMITS, type SessionOptions, type SessionStatus } from './options.js';
 import { SubmitPipeline } from './submit.js';
 import { SubmitLimiter } from './submit-limit.js';
 import { Workers } from './workers.js';
 
-export { SESSION_ERRORS, SESSION_LIMITS, type SessionOptions, type SessionStatus, type WorkerRewrite } from './options.js';
+export { type EndCause, SESSION_ERRORS, SESSION_LIMITS, type SessionOptions, type SessionStatus, type WorkerRewrite } from './options.js';
 
 /** One prepared copy of each distinct job for all sessions of the process (see JobCache). */
 const SHARED_JOB_CACHE = new JobCache();
@@ -112,7 +112,7 @@ export class MinerSession {
       workers: this.#authorized,
       log: options.log,
       send: (line) => this.#send(line),
-      end: (why) => this.#end(why),
+      end: (why, cause) => this.#end(why, cause),
       record: () => this.#journalSession(),
       subscribed: () => this.#setStatus('subscribed'),
       authorized: (user) => {
@@ -181,7 +181,7 @@ export class MinerSession {
 
   /** The daemon decided no pool is reachable: disconnect the miner (its own failover takes over). */
   poolLost(): void {
-    this.#end('no pool reachable');
+    this.#end('no pool reachable', 'pool-lost');
   }
 
   /**
@@ -202,9 +202,9 @@ export class MinerSession {
   }
 
   /** Closes the miner's connection and this session. */
-  #end(why: string): void {
+  #end(why: string, cause: EndCause): void {
     if (this.#status === 'closed') return;
-    this.#o.close(why);
+    this.#o.close(why, cause);
     this.close(why);
   }
 
@@ -235,7 +235,7 @@ export class MinerSession {
     );
     if (this.#status === 'closed') return;
     this.#o.onFault?.();
-    this.#end('internal error');
+    this.#end('internal error', 'fault');
   }
 
   /** Runs one piece of async handling; a rejection is a fault of this connection only. */
@@ -256,7 +256,7 @@ export class MinerSession {
       'miner keeps sending lines over the limits; closing',
     );
     this.#o.onOverLimit?.();
-    this.#end('over the limits');
+    this.#end('over the limits', 'over-limit');
     return true;
   }
 
@@ -378,7 +378,7 @@ export class MinerSession {
       if (limit === 'flood') {
         this.#o.log.warn({ rateLimited: this.rateLimited, limit: this.#limiter.floodAt }, 'submit flood; disconnecting the miner');
         this.#o.onFlood?.();
-        return this.#end('submit flood');
+        return this.#end('submit flood', 'flood');
       }
       if (limit.episodeStart) {
         this.#o.log.warn(
@@ -456,7 +456,7 @@ export class MinerSession {
           // built on the old extranonce1. Make it reconnect (and subscribe afresh) instead.
           this.#o.log.info('pool changed extranonce1; miner did not send mining.extranonce.subscribe, telling it to reconnect');
           this.#send(encodePoolMessage({ type: 'reconnect', id: null, host: null, port: null, waitSeconds: null }));
-          this.#end('extranonce changed; miner told to reconnect');
+          this.#end('extranonce changed; miner told to reconnect', 'extranonce');
           return;
         }
         w.setExtranonce(msg.extranonce1, msg.extranonce2Size);

@@ -13,7 +13,7 @@
  * No authentication (AxeOS has none; it only refuses clients outside private networks).
  */
 import http from 'node:http';
-import type net from 'node:net';
+import { type FirmwareSim, type FirmwareSimOptions, matches, serveFirmwareSim, stateListeners } from './shared.js';
 
 export type EspMinerRoute = 'info' | 'pause' | 'resume';
 
@@ -41,7 +41,7 @@ export interface EspMinerSimFailures {
   drop: boolean | readonly EspMinerRoute[];
 }
 
-export interface EspMinerSimOptions {
+export interface EspMinerSimOptions extends FirmwareSimOptions<EspMinerSimState> {
   /** Hash rate while mining, GH/s (default 1200, a Bitaxe Gamma). */
   readonly hashRate?: number;
   /** Watts while mining (default 17). */
@@ -52,23 +52,11 @@ export interface EspMinerSimOptions {
   /** false = firmware before 2.14: no pause/resume routes (default true). */
   readonly pauseEndpoints?: boolean;
   readonly version?: string;
-  readonly now?: () => number;
-  readonly onChange?: (state: EspMinerSimState) => void;
 }
 
-export interface EspMinerSim {
-  readonly host: string;
-  readonly port: number;
-  readonly state: EspMinerSimState;
+/** onChange: after every pause or resume that changed the state. */
+export interface EspMinerSim extends FirmwareSim<EspMinerSimState, EspMinerSimFailures> {
   readonly requests: readonly EspMinerSimRequest[];
-  readonly failures: EspMinerSimFailures;
-  /** Calls fn with the new state after every pause/resume that changed it; returns an unsubscribe function. */
-  onChange(fn: (state: EspMinerSimState) => void): () => void;
-  close(): Promise<void>;
-}
-
-function matches(list: boolean | readonly EspMinerRoute[], route: EspMinerRoute): boolean {
-  return list === true || (Array.isArray(list) && list.includes(route));
 }
 
 export async function startEspMinerSim(options: EspMinerSimOptions = {}): Promise<EspMinerSim> {
@@ -83,9 +71,7 @@ export async function startEspMinerSim(options: EspMinerSimOptions = {}): Promis
   let accepted = 0;
   const requests: EspMinerSimRequest[] = [];
   const failures: EspMinerSimFailures = { status: {}, hang: false, drop: false };
-  const listeners = new Set<(s: EspMinerSimState) => void>();
-  if (options.onChange) listeners.add(options.onChange);
-  const sockets = new Set<net.Socket>();
+  const listeners = stateListeners(options.onChange);
 
   function state(): EspMinerSimState {
     return { paused, hashRate: paused ? 0 : hashRate, power: paused ? idleWatts : activeWatts };
@@ -94,8 +80,7 @@ export async function startEspMinerSim(options: EspMinerSimOptions = {}): Promis
   function setPaused(p: boolean): void {
     if (p === paused) return;
     paused = p;
-    const s = state();
-    for (const fn of listeners) fn(s);
+    listeners.notify(state());
   }
 
   function info(): Record<string, unknown> {
@@ -165,32 +150,6 @@ export async function startEspMinerSim(options: EspMinerSimOptions = {}): Promis
       }
     });
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as net.AddressInfo).port;
-
-  return {
-    host: '127.0.0.1',
-    port,
-    get state() {
-      return state();
-    },
-    requests,
-    failures,
-    onChange(fn) {
-      listeners.add(fn);
-      return () => listeners.delete(fn);
-    },
-    close() {
-      for (const s of sockets) s.destroy();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  const sim = await serveFirmwareSim(server, state, failures, listeners);
+  return Object.assign(sim, { requests });
 }

@@ -31,6 +31,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
+import { type FirmwareSim, type FirmwareSimOptions, matches, serveFirmwareSim, stateListeners } from './shared.js';
 
 export interface LuxosSimProfile {
   readonly watts: number;
@@ -69,7 +70,7 @@ export interface LuxosSimFailures {
   drop: boolean | readonly string[];
 }
 
-export interface LuxosSimOptions {
+export interface LuxosSimOptions extends FirmwareSimOptions<LuxosSimState> {
   /** API password; null (default) = none set, logon accepts any parameter. */
   readonly password?: string | null;
   /** Profiles by name; default "default" 3250 W / 110 TH/s, "2800W", "2400W". */
@@ -83,21 +84,13 @@ export interface LuxosSimOptions {
   readonly sessionTtlMs?: number;
   /** End replies with a NUL byte (default true, as LUXminer does); false = close right after the JSON. */
   readonly nulTerminator?: boolean;
-  readonly now?: () => number;
-  readonly onChange?: (state: LuxosSimState) => void;
 }
 
-export interface LuxosSim {
-  readonly host: string;
-  readonly port: number;
-  readonly state: LuxosSimState;
+/** onChange: after every change of sleeping or profile. */
+export interface LuxosSim extends FirmwareSim<LuxosSimState, LuxosSimFailures> {
   readonly commands: readonly LuxosSimCommand[];
-  readonly failures: LuxosSimFailures;
-  /** Calls fn with the new state after every change of sleeping/profile; returns an unsubscribe function. */
-  onChange(fn: (state: LuxosSimState) => void): () => void;
   /** Makes the live session expire now (as a minute of idleness would). */
   expireSession(): void;
-  close(): Promise<void>;
 }
 
 export const DEFAULT_LUXOS_PROFILES: Readonly<Record<string, LuxosSimProfile>> = Object.freeze({
@@ -108,10 +101,6 @@ export const DEFAULT_LUXOS_PROFILES: Readonly<Record<string, LuxosSimProfile>> =
 
 const DESCRIPTION = 'LUXminer sim';
 const MAX_REQUEST_BYTES = 64 * 1024;
-
-function matches(list: boolean | readonly string[], command: string): boolean {
-  return list === true || (Array.isArray(list) && list.includes(command));
-}
 
 export async function startLuxosSim(options: LuxosSimOptions = {}): Promise<LuxosSim> {
   const now = options.now ?? Date.now;
@@ -128,9 +117,7 @@ export async function startLuxosSim(options: LuxosSimOptions = {}): Promise<Luxo
   let session: { id: string; lastUsed: number } | null = null;
   const commands: LuxosSimCommand[] = [];
   const failures: LuxosSimFailures = { refuseLogon: null, errors: {}, hang: false, drop: false };
-  const listeners = new Set<(s: LuxosSimState) => void>();
-  if (options.onChange) listeners.add(options.onChange);
-  const sockets = new Set<net.Socket>();
+  const listeners = stateListeners(options.onChange);
   const started = now();
 
   function liveSession(): string | null {
@@ -151,8 +138,7 @@ export async function startLuxosSim(options: LuxosSimOptions = {}): Promise<Luxo
   }
 
   function changed(): void {
-    const s = state();
-    for (const fn of listeners) fn(s);
+    listeners.notify(state());
   }
 
   function reply(status: 'S' | 'E', code: number, msg: string, body: Record<string, unknown> = {}): Record<string, unknown> {
@@ -238,8 +224,6 @@ export async function startLuxosSim(options: LuxosSimOptions = {}): Promise<Luxo
   }
 
   const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
     let buf = '';
     let done = false;
@@ -279,30 +263,11 @@ export async function startLuxosSim(options: LuxosSimOptions = {}): Promise<Luxo
     socket.on('end', () => tryRequest(true));
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as net.AddressInfo).port;
-
-  return {
-    host: '127.0.0.1',
-    port,
-    get state() {
-      return state();
-    },
+  const sim = await serveFirmwareSim(server, state, failures, listeners);
+  return Object.assign(sim, {
     commands,
-    failures,
-    onChange(fn) {
-      listeners.add(fn);
-      return () => listeners.delete(fn);
-    },
     expireSession() {
       if (session !== null) session.lastUsed = now() - ttl - 1;
     },
-    close() {
-      for (const s of sockets) s.destroy();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  });
 }

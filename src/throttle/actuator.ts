@@ -16,7 +16,7 @@
  */
 
 import type { Logger } from '../util/log.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../util/clock.js';
 import type { RigRecord } from './rigs.js';
 import {
   type Decision,

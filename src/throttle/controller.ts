@@ -17,7 +17,7 @@
  *   meanwhile (./actuator.ts).
  * - Verification (./verify.ts): still-hashing, not-resumed.
  *
- * Time comes from an injected Clock (./clock.ts): the stamps, the plans and
+ * Time comes from an injected Clock (../util/clock.ts): the stamps, the plans and
  * the next tick's timer, so tests drive the loop with a fake clock. Settings
  * come from the config once, through ./settings.ts. The rig records and the
  * status snapshot live in ./rigs.ts and ./status.ts; this file is the loop.
@@ -25,7 +25,7 @@
 
 import type { Logger } from '../util/log.js';
 import { Actuator } from './actuator.js';
-import { type Clock, type ClockTimer, clockWithNow, systemClock } from './clock.js';
+import { type Clock, type ClockTimer, clockWithNow, systemClock } from '../util/clock.js';
 import { matchRig } from './inventory.js';
 import { plan } from './planner.js';
 import { computeBudget } from './policy.js';

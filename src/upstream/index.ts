@@ -1,4 +1,6 @@
-/** Pool side: the Upstream seam and the passthrough pool client with failover. */
+/** Pool side: the Upstream seam, the pool link (a state machine with failover) and its node:net transport. */
 
+export * from './net-transport.js';
 export * from './pool-upstream.js';
+export * from './transport.js';
 export * from './types.js';

@@ -47,12 +47,29 @@ export type UpstreamEvent =
    */
   | { readonly type: 'up'; readonly pool: string; readonly resumed: boolean }
   /** The pool connection is gone; the upstream is trying the next pool. */
-  | { readonly type: 'down'; readonly pool: string; readonly reason: string }
+  | { readonly type: 'down'; readonly pool: string; readonly reason: PoolDownReason }
   /** No pool was reachable for failover.poolLossGraceMs: the session should disconnect its miner. */
   | { readonly type: 'lost'; readonly downMs: number }
   /** The pool side's write buffer is full (pause reading the miner) / has drained (resume). */
   | { readonly type: 'congested' }
   | { readonly type: 'drained' };
+
+/** Why a pool connection ended or never came up: a typed reason, with its words in POOL_DOWN_TEXT. */
+export type PoolDownReason =
+  'refused' | 'closed' | 'silent' | 'line-too-long' | 'over-limit-lines' | 'reconnect' | 'removed' | 'primary-back' | 'fault';
+
+/** What each PoolDownReason means, for logs. */
+export const POOL_DOWN_TEXT: Readonly<Record<PoolDownReason, string>> = Object.freeze({
+  refused: 'connection refused or failed',
+  closed: 'pool closed the connection',
+  silent: 'no mining.notify within failover.notifySilenceMs',
+  'line-too-long': 'pool sent a line over the line limit',
+  'over-limit-lines': 'pool sent too many lines over the JSON limits',
+  reconnect: 'pool sent client.reconnect',
+  removed: 'pool removed from the configuration',
+  'primary-back': 'returning to the primary pool',
+  fault: 'internal error handling a pool line',
+});
 
 export type UpstreamListener = (event: UpstreamEvent) => void;
 

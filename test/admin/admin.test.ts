@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { createMetrics } from '../../src/admin/metrics.js';
-import { buildStatus, checkBearer, evaluateReadiness, loadAdminToken, startAdminServer } from '../../src/admin/server.js';
+import { checkBearer, evaluateReadiness, loadAdminToken, startAdminServer } from '../../src/admin/server.js';
+import { buildStatus } from '../../src/admin/status.js';
 import { THROTTLE_MODES } from '../../src/admin/types.js';
 import { createLogger } from '../../src/util/log.js';
 import {

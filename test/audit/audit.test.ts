@@ -413,3 +413,52 @@ t.test('parallel shards merge to exactly the single-thread result, damage includ
   t.ok(tightSingle.evicted.jobs > 0 && (tightSingle.problems.byKind.reference ?? 0) > 0);
   t.same(await runAudit(g.files, { threads: 2, maxJobs: 2 }), tightSingle);
 });
+
+t.test('after a set_extranonce, a share of an earlier job is checked with the extranonce that job was sent with', async (t) => {
+  const path = `${t.testdir()}/j.jsonl`;
+  let now = 1_000_000;
+  const w = createJournalWriter({ path, now: () => now++ });
+  const rng = createRng(5);
+  const mk = (id: string) =>
+    buildRealisticJob(rng, { jobId: id, height: 1, prevhash: '22'.repeat(32), ntime: 0x665a6480, nbits: '17034219', extranonceBytes: 8 });
+  const store = new JobStore();
+  // 1 in 256 hashes meets this: a share found for one extranonce1 almost never meets it for another.
+  const difficulty = 2 ** -24;
+  const old = { extranonce1: '01020304', extranonce2Size: 4, versionMask: null, difficulty };
+  const now1 = { ...old, extranonce1: 'a1b2c3d4' };
+  const jobs = new Map<string, never>();
+  const send = (id: string, clean: boolean) => {
+    const j = mk(id);
+    jobs.set(id, (prepareJob(j) as { ok: true; job: never }).job);
+    store.add(jobs.get(id)!, clean);
+    w.notify('s', j, clean);
+  };
+  /** The first nonce whose share meets the difficulty under `ctx` and not under `other` (searched in a scratch store). */
+  const find = (jobId: string, ctx: typeof old, other: typeof old) => {
+    const scratch = new JobStore();
+    scratch.add(jobs.get(jobId)!, true);
+    for (let n = 0; n < 100_000; n++) {
+      const s: ShareSubmit = { jobId, extranonce2: '00000001', ntime: '665a6481', nonce: n.toString(16).padStart(8, '0') };
+      if (!validateShare(scratch, other, s).valid && validateShare(scratch, ctx, s).valid) return s;
+    }
+    throw new Error('no share found');
+  };
+  w.session({ sessionId: 's', worker: 'rig', extranonce1: old.extranonce1, extranonce2Size: 4, versionMask: null });
+  send('A', true);
+  const onOld = find('A', old, now1);
+  w.session({ sessionId: 's', worker: 'rig', extranonce1: now1.extranonce1, extranonce2Size: 4, versionMask: null });
+  send('B', false);
+  const onNew = find('B', now1, old);
+  for (const [s, ctx] of [
+    [onOld, old],
+    [onNew, now1],
+  ] as const) {
+    const v = validateShare(store, ctx, s);
+    t.ok(v.valid, `live: valid under the extranonce1 its job was sent with (${ctx.extranonce1})`);
+    w.share('s', { worker: 'rig', submit: s, difficulty, verdict: v }, 'accepted');
+  }
+  await w.close();
+  const r = await auditFiles([path]);
+  t.equal(r.verdict, 'clean', 'no mismatch: each share re-validated with its own job’s extranonce');
+  t.equal(r.totals.valid, 2);
+});

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildConfig, type Config } from '../../src/config/index.js';
-import { Daemon } from '../../src/daemon/daemon.js';
+import { Daemon, type DaemonExtras } from '../../src/daemon/daemon.js';
 import { createLogger } from '../../src/util/log.js';
 
 export interface Tap {
@@ -18,6 +18,7 @@ export async function startDaemon(
   t: Tap,
   poolPorts: number[],
   flags: Record<string, unknown> = {},
+  extras: DaemonExtras = {},
 ): Promise<{ daemon: Daemon; port: number; config: Config; journal: string | null }> {
   const journal = flags.journal === null ? null : tempJournal();
   const base = buildConfig({
@@ -31,7 +32,7 @@ export async function startDaemon(
     },
   });
   const config = { ...base, listen: [{ host: '127.0.0.1', port: 0 }] } as Config;
-  const daemon = new Daemon(config, createLogger({ level: 'silent' }));
+  const daemon = new Daemon(config, createLogger({ level: 'silent' }), extras);
   await daemon.start();
   t.teardown(() => daemon.stop());
   return { daemon, port: daemon.addresses()[0]!.port, config, journal };

@@ -1,6 +1,8 @@
 /** Per-connection and per-process limits over real TCP on 127.0.0.1: submit rate, floods, caps, timeouts. */
 import t from 'tap';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { miner, pool } from '../helpers/sim.js';
+import { when } from '../throttle/wait.js';
 import { startDaemon } from './helpers.js';
 import { rawClient, until, within } from './raw.js';
 
@@ -43,31 +45,36 @@ t.test('a submit flood (over 10 × the burst in a row) disconnects that miner on
   t.equal(good.stats.accepted, 1);
 });
 
-t.test('authorize timeout: a socket that connects and says nothing is closed', async (t) => {
+t.test('authorize timeout: a socket that connects and says nothing is closed, on the daemon clock', async (t) => {
   const p = await pool(t);
-  const { port, daemon } = await startDaemon(t, [p.port], { 'authorize-timeout-ms': 1000 });
+  const clock = new FakeClock();
+  const { port, daemon } = await startDaemon(t, [p.port], { 'authorize-timeout-ms': 1000 }, { clock });
   const c = await rawClient(t, port);
-  const start = Date.now();
+  await when(() => daemon.counters.active === 1, 'connection accepted (its timers set)', [clock.changed.subscribe], 10_000);
+  clock.advance(999);
+  t.equal(daemon.counters.authorizeTimeouts, 0, 'not before limits.authorizeTimeoutMs');
+  t.notOk(c.isClosed());
+  clock.advance(1);
+  t.equal(daemon.counters.authorizeTimeouts, 1, 'closed when it falls due');
   await within(c.closed, 5000, 'closed by the authorize timeout');
-  t.ok(Date.now() - start >= 900, 'not before limits.authorizeTimeoutMs');
-  t.equal(daemon.counters.authorizeTimeouts, 1);
   await p.waitFor(() => p.stats.active === 0, 5000, 'its pool connection is gone too');
   t.equal(daemon.sessions().length, 0);
 });
 
 t.test('silent after authorize: kept (it is a live miner); when the peer vanishes everything is freed', async (t) => {
   const p = await pool(t);
-  const { port, daemon } = await startDaemon(t, [p.port], { 'authorize-timeout-ms': 1000 });
+  const clock = new FakeClock();
+  const { port, daemon } = await startDaemon(t, [p.port], { 'authorize-timeout-ms': 1000 }, { clock });
   const c = await rawClient(t, port);
   c.send({ id: 1, method: 'mining.subscribe', params: [] });
   c.send({ id: 2, method: 'mining.authorize', params: ['quiet', 'x'] });
   await c.waitLine((l) => l.id === 2 && l.result === true);
-  // The pool's work reaches the miner (held until the handshake answers), then we wait past the
-  // authorize timer's due time: the one fixed wait here, as it checks that nothing happens.
   await c.waitLine((l) => l.method === 'mining.notify');
-  await new Promise<void>((r) => setTimeout(r, 1200));
-  t.notOk(c.isClosed(), 'an authorized but silent miner is not closed by the authorize timer');
+  // Past the authorize timer's due time on the daemon's clock: nothing happens.
+  clock.advance(1200);
   t.equal(daemon.counters.authorizeTimeouts, 0);
+  t.equal(daemon.sessions()[0]?.status, 'authorized', 'an authorized but silent miner is not closed by the authorize timer');
+  t.notOk(c.isClosed());
   c.socket.resetAndDestroy(); // the peer vanishes with an RST
   await p.waitFor(() => p.stats.active === 0, 5000, 'its pool connection is closed');
   t.equal(daemon.sessions().length, 0, 'no session left behind');

@@ -124,7 +124,7 @@ t.test('D4: the failover replay sends suggest_difficulty again, before authorize
   h.line({ id: 3, method: 'mining.authorize', params: ['rig1', 'x'] });
   await tick();
   h.up.sent = [];
-  h.up.listener({ type: 'down', pool: 'a', reason: 'gone' });
+  h.up.listener({ type: 'down', pool: 'a', reason: 'closed' });
   h.up.listener({ type: 'up', pool: 'b', resumed: true });
   for (let i = 0; i < 5; i++) await tick();
   t.same(

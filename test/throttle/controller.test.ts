@@ -22,7 +22,7 @@ import {
   type ThrottleEvent,
   type ThrottleStatus,
 } from '../../src/throttle/types.js';
-import { FakeClock } from './fake-clock.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { captureLog } from './log-capture.js';
 import { Signal, when } from './wait.js';
 

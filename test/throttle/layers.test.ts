@@ -7,7 +7,20 @@
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 
-const CORE = ['policy', 'planner', 'inventory', 'verify', 'stale', 'rigs', 'status', 'types'];
+const CORE = [
+  'policy',
+  'planner',
+  'inventory',
+  'verify',
+  'stale',
+  'rigs',
+  'status',
+  'types',
+  'rig-types',
+  'planner-types',
+  'policy-types',
+  'port-types',
+];
 
 function importsOf(file: string): string[] {
   const text = readFileSync(new URL(`../../src/throttle/${file}.ts`, import.meta.url), 'utf8');

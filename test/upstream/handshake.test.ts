@@ -7,7 +7,8 @@
 import net from 'node:net';
 import t from 'tap';
 import { MinerSession } from '../../src/session/session.js';
-import { createPoolUpstream, type PoolTarget, type PoolUpstream } from '../../src/upstream/pool-upstream.js';
+import { createPoolUpstream } from '../../src/upstream/net-transport.js';
+import type { PoolTarget, PoolUpstream } from '../../src/upstream/pool-upstream.js';
 import { createLogger } from '../../src/util/log.js';
 
 interface Tap {

@@ -6,12 +6,12 @@
  * reload the config (new pools and limits apply to new connections).
  */
 
-import { CONFIG_OPTIONS, ConfigError, type ConfigFlags, loadConfig, redactConfig } from '../../config/index.js';
+import { CONFIG_OPTIONS, type Config, ConfigError, type ConfigFlags, loadConfig, redactConfig } from '../../config/index.js';
 import { type AdminServer, startAdminServer } from '../../admin/server.js';
 import { createMetrics } from '../../admin/metrics.js';
 import { Daemon } from '../../daemon/daemon.js';
 import { isHashgateError } from '../../util/errors.js';
-import { createLogger } from '../../util/log.js';
+import { createLogger, type Logger } from '../../util/log.js';
 import { ExitCode } from '../exit-codes.js';
 import type { CommandIO } from '../io.js';
 
@@ -25,7 +25,7 @@ function flagsOf(args: Record<string, unknown>): ConfigFlags {
 export async function run(args: Record<string, unknown>, io: CommandIO): Promise<number> {
   const file = typeof args.config === 'string' ? args.config : undefined;
   const load = () => loadConfig({ file, flags: flagsOf(args), env: process.env });
-  let config: Awaited<ReturnType<typeof loadConfig>>;
+  let config: Config;
   try {
     config = await load();
   } catch (e) {
@@ -45,6 +45,62 @@ export async function run(args: Record<string, unknown>, io: CommandIO): Promise
 
   // Handlers go in before the listeners open, so a signal during start-up is never the default
   // action (SIGHUP would kill the process, SIGTERM would exit without flushing the journal).
+  const signals = trapSignals(log, daemon, load, () => admin?.close());
+  try {
+    try {
+      await daemon.start();
+    } catch (e) {
+      // start() has already closed what it opened (other listeners, the journal): nothing is left to stop.
+      return cannotStart(e, 'cannot start', log, io);
+    }
+    if (config.admin.listen !== null && metrics !== null) {
+      try {
+        admin = await startAdminServer({
+          listen: config.admin.listen,
+          token: config.admin.token,
+          tokenFile: config.admin.tokenFile,
+          source: daemon.adminSource(),
+          metrics,
+          log: log.child({ part: 'admin' }),
+        });
+      } catch (e) {
+        await daemon.stop();
+        return cannotStart(e, 'cannot start the admin endpoint', log, io);
+      }
+    }
+    signals.started();
+    const code = await signals.done;
+    log.flush();
+    return code;
+  } finally {
+    signals.detach();
+  }
+}
+
+/** A start-up failure: logged and told on stderr with its code, exit "usage"; anything but a HashgateError is a bug and thrown. */
+function cannotStart(e: unknown, what: string, log: Logger, io: CommandIO): number {
+  if (!isHashgateError(e)) throw e;
+  log.fatal({ err: e.message, code: e.code }, what);
+  log.flush();
+  io.stderr.write(`hashgate: ${what}: ${e.message} [${e.code}]\n`);
+  return ExitCode.Usage;
+}
+
+interface Signals {
+  /** The exit code, once a stop signal has stopped the daemon and the admin endpoint. */
+  readonly done: Promise<number>;
+  /** The listeners are up: a stop signal that came during start-up is acted on now. */
+  started(): void;
+  /** Removes the handlers. */
+  detach(): void;
+}
+
+/**
+ * The process's handlers while the daemon runs: SIGTERM and SIGINT stop it (once), SIGHUP reloads
+ * the config and reopens the journal (one reload at a time), and an error that escaped every guard
+ * is logged instead of taking the process down.
+ */
+function trapSignals(log: Logger, daemon: Daemon, load: () => Promise<Config>, closeAdmin: () => Promise<void> | undefined): Signals {
   let started = false;
   let stopSignal: string | undefined;
   let reloading: Promise<void> = Promise.resolve();
@@ -57,12 +113,12 @@ export async function run(args: Record<string, unknown>, io: CommandIO): Promise
       return;
     }
     stopSignal = signal;
-    if (!started) return; // start() below stops once the listeners are up
+    if (!started) return; // started() stops once the listeners are up
     log.info({ signal }, 'stopping');
     // A reload in progress finishes first, so the journal is not reopened behind close().
     reloading
       .then(() => daemon.stop())
-      .then(() => admin?.close())
+      .then(() => closeAdmin())
       .then(
         () => finish(ExitCode.Ok),
         (e: unknown) => {
@@ -77,20 +133,7 @@ export async function run(args: Record<string, unknown>, io: CommandIO): Promise
       return;
     }
     log.info({ signal: 'SIGHUP' }, 'reloading');
-    // One reload at a time; a failure of either step is logged, never thrown.
-    reloading = reloading.then(async () => {
-      let next: Awaited<ReturnType<typeof loadConfig>> | undefined;
-      try {
-        next = await load();
-      } catch (e) {
-        log.error({ err: e instanceof Error ? e.message : String(e), code: 'HG_ERR_CONFIG' }, 'reload failed; keeping the old config');
-      }
-      try {
-        await daemon.reload(next);
-      } catch (e) {
-        log.error({ err: e instanceof Error ? e.message : String(e), code: 'HG_ERR_JOURNAL_OPEN' }, 'journal reopen failed');
-      }
-    });
+    reloading = reloading.then(() => reload(log, daemon, load));
   };
   const onTerm = () => stop('SIGTERM');
   const onInt = () => stop('SIGINT');
@@ -101,55 +144,40 @@ export async function run(args: Record<string, unknown>, io: CommandIO): Promise
     const err = e instanceof Error ? e : new Error(String(e));
     log.error({ code: 'HG_ERR_INTERNAL', err: err.message, stack: err.stack }, 'unhandled error; the daemon carries on');
   };
-  process.on('SIGTERM', onTerm);
-  process.on('SIGINT', onInt);
-  process.on('SIGHUP', hup);
-  process.on('uncaughtException', onEscaped);
-  process.on('unhandledRejection', onEscaped);
-  try {
-    try {
-      await daemon.start();
-    } catch (e) {
-      // start() has already closed what it opened (other listeners, the journal): nothing is left to stop.
-      if (!isHashgateError(e)) throw e;
-      log.fatal({ err: e.message, code: e.code }, 'cannot start');
-      log.flush();
-      io.stderr.write(`hashgate: cannot start: ${e.message} [${e.code}]\n`);
-      return ExitCode.Usage;
-    }
-    if (config.admin.listen !== null && metrics !== null) {
-      try {
-        admin = await startAdminServer({
-          listen: config.admin.listen,
-          token: config.admin.token,
-          tokenFile: config.admin.tokenFile,
-          source: daemon.adminSource(),
-          metrics,
-          log: log.child({ part: 'admin' }),
-        });
-      } catch (e) {
-        await daemon.stop();
-        if (!isHashgateError(e)) throw e;
-        log.fatal({ err: e.message, code: e.code }, 'cannot start the admin endpoint');
-        log.flush();
-        io.stderr.write(`hashgate: cannot start the admin endpoint: ${e.message} [${e.code}]\n`);
-        return ExitCode.Usage;
-      }
-    }
-    started = true;
-    if (stopSignal !== undefined) {
+  const handlers = [
+    ['SIGTERM', onTerm],
+    ['SIGINT', onInt],
+    ['SIGHUP', hup],
+    ['uncaughtException', onEscaped],
+    ['unhandledRejection', onEscaped],
+  ] as const;
+  for (const [event, handler] of handlers) process.on(event, handler);
+  return {
+    done,
+    started() {
+      started = true;
+      if (stopSignal === undefined) return;
       const signal = stopSignal;
       stopSignal = undefined;
       stop(signal);
-    }
-    const code = await done;
-    log.flush();
-    return code;
-  } finally {
-    process.off('SIGTERM', onTerm);
-    process.off('SIGINT', onInt);
-    process.off('SIGHUP', hup);
-    process.off('uncaughtException', onEscaped);
-    process.off('unhandledRejection', onEscaped);
+    },
+    detach() {
+      for (const [event, handler] of handlers) process.off(event, handler);
+    },
+  };
+}
+
+/** One SIGHUP: the config read again, then the daemon reloaded with it; a failure of either step is logged, never thrown. */
+async function reload(log: Logger, daemon: Daemon, load: () => Promise<Config>): Promise<void> {
+  let next: Config | undefined;
+  try {
+    next = await load();
+  } catch (e) {
+    log.error({ err: e instanceof Error ? e.message : String(e), code: 'HG_ERR_CONFIG' }, 'reload failed; keeping the old config');
+  }
+  try {
+    await daemon.reload(next);
+  } catch (e) {
+    log.error({ err: e instanceof Error ? e.message : String(e), code: 'HG_ERR_JOURNAL_OPEN' }, 'journal reopen failed');
   }
 }

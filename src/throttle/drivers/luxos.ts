@@ -147,48 +147,45 @@ function profileNameProblem(name: string): string | null {
   return null;
 }
 
-export function createLuxosControl(config: LuxosDriverConfig, ctx: LuxosContext): RigControl {
+/** The miner's API as the control uses it: the session (logon, and once more when it expired) and the password behind it. */
+interface LuxosApi {
+  /** One command; rejects with LuxosStatusError on STATUS E/F. `label` names it in messages (never with parameters). */
+  send(command: string, params: readonly string[], label: string): Promise<Reply>;
+  /** A command that needs the session: logs on if needed, and once more if the miner no longer knows the cached id. */
+  privileged(command: string, args: readonly string[]): Promise<Reply>;
+  /** Frees the miner's single session for other tools; best effort, never keeps the process alive. */
+  logoff(): void;
+}
+
+/** driver.password, or driver.passwordFile read and trimmed; null when neither is set. */
+async function readPassword(config: LuxosDriverConfig, ctx: LuxosContext): Promise<string | null> {
+  if (config.password !== null) return config.password;
+  if (config.passwordFile === null) return null;
+  let text: string;
+  try {
+    text = await ctx.readFile(config.passwordFile);
+  } catch (e) {
+    const code = typeof e === 'object' && e !== null && 'code' in e ? ` (${String((e as { code: unknown }).code)})` : '';
+    throw new DriverError('luxos', `cannot read passwordFile ${config.passwordFile}${code}`, 'HG_ERR_DRIVER_CONFIG');
+  }
+  const value = text.trim();
+  if (value === '') throw new DriverError('luxos', `passwordFile ${config.passwordFile} is empty`, 'HG_ERR_DRIVER_CONFIG');
+  return value;
+}
+
+function createLuxosApi(config: LuxosDriverConfig, ctx: LuxosContext): LuxosApi {
   const { host, log } = ctx;
   const { port, timeoutMs } = config;
   const where = describeAddress(host, port);
-  const serial = createSerialQueue();
-  /** Profile name per watts, ascending by watts. */
-  const profiles = Object.entries(config.profiles)
-    .map(([w, name]) => [Number(w), name] as const)
-    .sort((a, b) => a[0] - b[0]);
-  const fullProfile = profiles.length > 0 ? profiles[profiles.length - 1]! : null;
-
   let session: string | null = null;
-  /** undefined = not loaded yet; null = none configured. */
+  /** undefined = not loaded yet (read once, on first need); null = none configured. */
   let password: string | null | undefined;
-  /** What hashgate last made the rig do: null = unknown (e.g. after a restart). */
-  let asleep: boolean | null = null;
-  /** Watts of the profile hashgate selected below full power, null when it did not. */
-  let reducedTo: number | null = null;
-  let closed = false;
 
   /** Removes the password from a text that came from the miner (a firmware could echo a parameter). */
   function scrub(text: string): string {
     return password ? text.split(password).join('[redacted]') : text;
   }
 
-  async function loadPassword(): Promise<string | null> {
-    if (password !== undefined) return password;
-    if (config.password !== null) return (password = config.password);
-    if (config.passwordFile === null) return (password = null);
-    let text: string;
-    try {
-      text = await ctx.readFile(config.passwordFile);
-    } catch (e) {
-      const code = typeof e === 'object' && e !== null && 'code' in e ? ` (${String((e as { code: unknown }).code)})` : '';
-      throw new DriverError('luxos', `cannot read passwordFile ${config.passwordFile}${code}`, 'HG_ERR_DRIVER_CONFIG');
-    }
-    const value = text.trim();
-    if (value === '') throw new DriverError('luxos', `passwordFile ${config.passwordFile} is empty`, 'HG_ERR_DRIVER_CONFIG');
-    return (password = value);
-  }
-
-  /** One command; rejects with LuxosStatusError on STATUS E/F. `label` names it in messages (never with parameters). */
   async function send(command: string, params: readonly string[], label: string): Promise<Reply> {
     const request: { command: string; parameter?: string } = { command };
     if (params.length > 0) request.parameter = params.join(',');
@@ -205,9 +202,9 @@ export function createLuxosControl(config: LuxosDriverConfig, ctx: LuxosContext)
   }
 
   async function logon(): Promise<string> {
-    const pw = await loadPassword();
+    password ??= await readPassword(config, ctx);
     // Documented logon takes no parameter; firmware with an API password set reads it as the parameter.
-    const reply = await send('logon', pw === null ? [] : [pw], 'logon');
+    const reply = await send('logon', password === null ? [] : [password], 'logon');
     const id = firstRecord(reply, 'SESSION')?.SessionID;
     if (typeof id !== 'string' || id === '' || id.includes(','))
       throw new DriverError('luxos', `logon: no usable SessionID in the reply from ${where}`);
@@ -216,7 +213,6 @@ export function createLuxosControl(config: LuxosDriverConfig, ctx: LuxosContext)
     return id;
   }
 
-  /** A command that needs the session: logs on if needed, and once more if the miner no longer knows the cached id. */
   async function privileged(command: string, args: readonly string[]): Promise<Reply> {
     const label = [command, ...args].join(' ');
     const id = session ?? (await logon());
@@ -230,23 +226,69 @@ export function createLuxosControl(config: LuxosDriverConfig, ctx: LuxosContext)
     return send(command, [await logon(), ...args], label);
   }
 
-  function guard(): void {
-    if (closed) throw new DriverError('luxos', 'driver closed');
+  function logoff(): void {
+    const id = session;
+    session = null;
+    if (id === null) return;
+    roundTrip(host, port, JSON.stringify({ command: 'logoff', parameter: id }), LOGOFF_TIMEOUT_MS, 'logoff', true).catch(() => {
+      /* the session expires on its own after a minute */
+    });
   }
 
-  async function profileFor(watts: number): Promise<string> {
-    const hit = profiles.find(([w]) => w === watts);
-    if (hit === undefined) {
-      const known = profiles.map(([w]) => w).join(', ');
-      throw new DriverError(
-        'luxos',
-        `no LuxOS profile configured for ${watts} W (driver.profiles has ${known || 'none'})`,
-        'HG_ERR_DRIVER_CONFIG',
-      );
-    }
-    const problem = profileNameProblem(hit[1]);
-    if (problem !== null) throw new DriverError('luxos', `profile name "${clip(hit[1], 40)}" ${problem}`, 'HG_ERR_DRIVER_CONFIG');
-    return hit[1];
+  return { send, privileged, logoff };
+}
+
+/** The configured profile for exactly `watts` (watts → name, ascending), its name checked. */
+function profileFor(profiles: readonly (readonly [number, string])[], watts: number): string {
+  const hit = profiles.find(([w]) => w === watts);
+  if (hit === undefined) {
+    const known = profiles.map(([w]) => w).join(', ');
+    throw new DriverError(
+      'luxos',
+      `no LuxOS profile configured for ${watts} W (driver.profiles has ${known || 'none'})`,
+      'HG_ERR_DRIVER_CONFIG',
+    );
+  }
+  const problem = profileNameProblem(hit[1]);
+  if (problem !== null) throw new DriverError('luxos', `profile name "${clip(hit[1], 40)}" ${problem}`, 'HG_ERR_DRIVER_CONFIG');
+  return hit[1];
+}
+
+/** The rig's state from `summary` (hash rate) and `power` (watts, where the build has it), with what hashgate last commanded. */
+async function readLuxosState(api: LuxosApi, where: string, asleep: boolean | null, reducedTo: number | null): Promise<RigFirmwareState> {
+  const summary = firstRecord(await api.send('summary', [], 'summary'), 'SUMMARY');
+  const ghs = numberOf(summary?.['GHS 5s']) ?? numberOf(summary?.['GHS av']);
+  if (ghs === null) throw new DriverError('luxos', `summary: reply from ${where} has no hash rate`);
+  let watts: number | null = null;
+  try {
+    watts = numberOf(firstRecord(await api.send('power', [], 'power'), 'POWER')?.Watts);
+  } catch (e) {
+    // Older LUXminer builds have no `power` command: the hash rate alone still tells whether it hashes.
+    if (!(e instanceof LuxosStatusError)) throw e;
+  }
+  const parts = [`${ghs} GH/s (5 s)`, watts === null ? 'power unknown' : `${watts} W`];
+  if (asleep === true) parts.push('sleep commanded');
+  if (reducedTo !== null) parts.push(`profile for ${reducedTo} W`);
+  return { hashing: ghs > 0, powerWatts: watts, detail: parts.join(', ') };
+}
+
+export function createLuxosControl(config: LuxosDriverConfig, ctx: LuxosContext): RigControl {
+  const where = describeAddress(ctx.host, config.port);
+  const api = createLuxosApi(config, ctx);
+  const serial = createSerialQueue();
+  /** Profile name per watts, ascending by watts. */
+  const profiles = Object.entries(config.profiles)
+    .map(([w, name]) => [Number(w), name] as const)
+    .sort((a, b) => a[0] - b[0]);
+  const fullProfile = profiles.length > 0 ? profiles[profiles.length - 1]! : null;
+  /** What hashgate last made the rig do: null = unknown (e.g. after a restart). */
+  let asleep: boolean | null = null;
+  /** Watts of the profile hashgate selected below full power, null when it did not. */
+  let reducedTo: number | null = null;
+  let closed = false;
+
+  function guard(): void {
+    if (closed) throw new DriverError('luxos', 'driver closed');
   }
 
   const control: RigControl = {
@@ -257,7 +299,7 @@ export function createLuxosControl(config: LuxosDriverConfig, ctx: LuxosContext)
     curtail: () =>
       serial(async () => {
         guard();
-        await privileged('curtail', ['sleep']);
+        await api.privileged('curtail', ['sleep']);
         asleep = true;
       }),
 
@@ -267,44 +309,25 @@ export function createLuxosControl(config: LuxosDriverConfig, ctx: LuxosContext)
         // Back to full power: the highest-watt profile if hashgate had selected a lower one, then wake the boards
         // unless hashgate knows they are awake.
         if (reducedTo !== null && fullProfile !== null) {
-          await privileged('profileset', [await profileFor(fullProfile[0])]);
+          await api.privileged('profileset', [profileFor(profiles, fullProfile[0])]);
           reducedTo = null;
         }
         if (asleep !== false) {
-          await privileged('curtail', ['wakeup']);
+          await api.privileged('curtail', ['wakeup']);
           asleep = false;
         }
       }),
 
     readState: () =>
-      serial(async (): Promise<RigFirmwareState> => {
+      serial(async () => {
         guard();
-        const summary = firstRecord(await send('summary', [], 'summary'), 'SUMMARY');
-        const ghs = numberOf(summary?.['GHS 5s']) ?? numberOf(summary?.['GHS av']);
-        if (ghs === null) throw new DriverError('luxos', `summary: reply from ${where} has no hash rate`);
-        let watts: number | null = null;
-        try {
-          watts = numberOf(firstRecord(await send('power', [], 'power'), 'POWER')?.Watts);
-        } catch (e) {
-          // Older LUXminer builds have no `power` command: the hash rate alone still tells whether it hashes.
-          if (!(e instanceof LuxosStatusError)) throw e;
-        }
-        const parts = [`${ghs} GH/s (5 s)`, watts === null ? 'power unknown' : `${watts} W`];
-        if (asleep === true) parts.push('sleep commanded');
-        if (reducedTo !== null) parts.push(`profile for ${reducedTo} W`);
-        return { hashing: ghs > 0, powerWatts: watts, detail: parts.join(', ') };
+        return readLuxosState(api, where, asleep, reducedTo);
       }),
 
     close: () => {
       if (closed) return;
       closed = true;
-      const id = session;
-      session = null;
-      if (id === null) return;
-      // Free the miner's single session for other tools; best effort, never keeps the process alive.
-      roundTrip(host, port, JSON.stringify({ command: 'logoff', parameter: id }), LOGOFF_TIMEOUT_MS, 'logoff', true).catch(() => {
-        /* the session expires on its own after a minute */
-      });
+      api.logoff();
     },
   };
 
@@ -312,12 +335,11 @@ export function createLuxosControl(config: LuxosDriverConfig, ctx: LuxosContext)
     control.setPowerTarget = (watts: number) =>
       serial(async () => {
         guard();
-        const name = await profileFor(watts);
-        await privileged('profileset', [name]);
+        await api.privileged('profileset', [profileFor(profiles, watts)]);
         reducedTo = fullProfile !== null && watts < fullProfile[0] ? watts : null;
         // A power target means "run at this power": wake the boards if hashgate had put them to sleep.
         if (asleep === true) {
-          await privileged('curtail', ['wakeup']);
+          await api.privileged('curtail', ['wakeup']);
           asleep = false;
         }
       });

@@ -1,10 +1,10 @@
 /**
- * A Clock (src/throttle/clock.ts) that moves only when the test says so:
+ * A Clock (src/util/clock.ts) that moves only when the test says so:
  * advance(ms) runs the timers that fall due, each at its own time, in order.
  */
 
-import type { Clock, ClockTimer } from '../../src/throttle/clock.js';
-import { Signal } from './wait.js';
+import type { Clock, ClockTimer } from '../../src/util/clock.js';
+import { Signal } from '../throttle/wait.js';
 
 interface Timer {
   readonly id: number;

@@ -1,0 +1,127 @@
+/**
+ * A rig in the throttle's words: what an inventory entry says about it (settings), the rig bound to
+ * a miner that connected, the power state hashgate commanded, and its control channel (the driver
+ * seam a firmware driver implements). Pure types, no I/O; src/throttle/types.ts re-exports them.
+ */
+
+import { type ErrorCode, HashgateError } from '../util/errors.js';
+
+// ---------------------------------------------------------------------------
+// Inventory settings: what a rig entry says about a rig (docs/throttling.md § 2, `rigs[]`, `defaultRig`).
+// The throttle core owns these types; a validated config satisfies them, so the core never imports src/config.
+
+/** As much of a driver block as the core reads: its type, and LuxOS profiles (watts → name) for power targets. */
+export interface RigDriverSettings {
+  readonly type: DriverKind;
+  readonly profiles?: Readonly<Record<string, string>>;
+}
+
+/** A rig model: `defaultRig`, and the shared part of every `rigs[]` entry. */
+export interface RigModelSettings<D extends RigDriverSettings = RigDriverSettings> {
+  readonly ratedWatts: number;
+  readonly ratedThs: number;
+  readonly idleWatts: number;
+  readonly priority: number;
+  readonly group: string;
+  readonly driver: D;
+}
+
+/** One `rigs[]` entry: a rig model, which miners it describes, and a standing override. */
+export interface RigEntrySettings<D extends RigDriverSettings = RigDriverSettings> extends RigModelSettings<D> {
+  readonly name: string;
+  /** `worker`: a glob on the worker name; `cidr`: the source address or network. An entry with neither matches nothing. */
+  readonly match: { readonly worker?: string; readonly cidr?: string };
+  readonly override: 'run' | 'curtail' | null;
+}
+
+/** A rig bound to a miner that connected (or was seen), as the planner sees it. */
+export interface RigSpec {
+  /** Stable id: the miner's worker name as it authorized (before any rewrite). */
+  readonly id: string;
+  /** Stratum source address last seen (the default address for a firmware driver). */
+  readonly ip: string | null;
+  /** Inventory entry that matched (its `name`, or "default"). */
+  readonly entry: string;
+  readonly group: string;
+  /** Lower priority is curtailed first. */
+  readonly priority: number;
+  readonly ratedWatts: number;
+  readonly ratedThs: number;
+  /** Watts the rig still draws while curtailed (control board, fans), default 0. */
+  readonly idleWatts: number;
+  /**
+   * Firmware power targets the rig's driver can set, in watts, ascending, each below ratedWatts.
+   * Empty = full curtail only (the partial lever is unavailable).
+   */
+  readonly powerTargets: readonly number[];
+  /** Manual override from config or Redis: force running, force curtailed, or none. */
+  readonly override: 'run' | 'curtail' | null;
+}
+
+/** What hashgate last commanded (and the driver confirmed sending). */
+export type RigPowerState =
+  | { readonly kind: 'running'; readonly since: number }
+  | { readonly kind: 'reduced'; readonly watts: number; readonly since: number; readonly curtailedSince: number }
+  | { readonly kind: 'curtailed'; readonly since: number; readonly curtailedSince: number };
+
+// ---------------------------------------------------------------------------
+// Drivers
+
+export type DriverKind = 'luxos' | 'esp-miner' | 'stratum';
+
+/** What a firmware API reports, where it can. */
+export interface RigFirmwareState {
+  readonly hashing: boolean;
+  readonly powerWatts: number | null;
+  readonly detail: string;
+}
+
+/**
+ * One rig's control channel. Methods resolve when the command was accepted by
+ * the rig (or, for the stratum driver, carried out locally); they reject with
+ * a DriverError (a plain message, never credentials) otherwise. Every call is
+ * bounded by the driver's timeout.
+ */
+export interface RigControl {
+  readonly kind: DriverKind;
+  /** Whether setPowerTarget exists for this rig (e.g. LuxOS profiles configured). */
+  readonly supportsPowerTarget: boolean;
+  /**
+   * True for firmware drivers: hashgate keeps the rig's Stratum session alive and fed while it is curtailed
+   * (so it does not fail over to a backup pool). False for the stratum driver, which closes it.
+   */
+  readonly keepsSession: boolean;
+  curtail(): Promise<void>;
+  setPowerTarget?(watts: number): Promise<void>;
+  resume(): Promise<void>;
+  readState?(): Promise<RigFirmwareState>;
+  /** Releases sockets/timers. */
+  close(): void;
+}
+
+/** What the daemon offers the stratum driver: park = close the rig's sessions and refuse its reconnects. */
+export interface StratumGate {
+  park(rigId: string): void;
+  unpark(rigId: string): void;
+}
+
+/** The registry codes a DriverError carries (docs/errors.md). */
+export type DriverErrorCode = Extract<ErrorCode, 'HG_ERR_DRIVER_COMMAND' | 'HG_ERR_DRIVER_CONFIG'>;
+
+/**
+ * A driver's failure: HG_ERR_DRIVER_COMMAND when the rig refused, timed out, was unreachable or answered
+ * something unusable; HG_ERR_DRIVER_CONFIG when the driver's settings cannot work (no address, an unreadable
+ * password file, no profile for a power target).
+ */
+export class DriverError extends HashgateError {
+  declare readonly code: DriverErrorCode;
+
+  constructor(
+    readonly driver: DriverKind,
+    message: string,
+    code: DriverErrorCode = 'HG_ERR_DRIVER_COMMAND',
+  ) {
+    super(code, message);
+    this.name = 'DriverError';
+  }
+}
