@@ -21,36 +21,15 @@ import { HashgateError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import type { AdminCounters, AdminSource, MetricsRecorder, PoolView, SessionView } from '../admin/types.js';
 import { evaluateReadiness } from '../admin/server.js';
-import { ThrottleController, type Fleet, type FleetSession, type SignalSource, type StatusSink } from '../throttle/controller.js';
-import { createRigControl, normalizeRigIp } from '../throttle/drivers/index.js';
-import { createSignalSource, createStatusPublisher } from '../throttle/redis.js';
-import type { RigControl, RigSpec, ThrottleStatus } from '../throttle/types.js';
+import type { ThrottleController } from '../throttle/controller.js';
+import { normalizeRigIp } from '../throttle/drivers/index.js';
 import { VERSION } from '../version.js';
 import { type Conn, type ConnectionDeps, endMinerSocket, openConnection } from './connection.js';
 import { type DaemonCounters, zeroCounters } from './counters.js';
+import type { DaemonExtras } from './extras.js';
 import { NoPoolState } from './no-pool.js';
 import { ParkRegistry } from './park.js';
-
-/**
- * Optional parts of the daemon. By default the throttle (when config.throttle.enabled) reads Redis from
- * config.throttle.redis, publishes its status there, and reaches rigs through the drivers in config.rigs.
- * The demo and tests pass their own signal source, sink and controls.
- */
-export interface DaemonExtras {
-  readonly signalSource?: SignalSource;
-  readonly statusSink?: StatusSink | null;
-  readonly createControl?: (rig: RigSpec) => RigControl;
-  readonly onThrottleTick?: (status: ThrottleStatus) => void;
-  /** Metrics hooks (the admin endpoint's Metrics); set before start(). */
-  readonly recorder?: MetricsRecorder | null;
-  /**
-   * Time and timers for the daemon's own deadlines (authorize timeout, no-pool probes, stop) and for
-   * every pool link and the throttle loop it builds (default systemClock). Tests pass a fake clock.
-   */
-  readonly clock?: Clock;
-  /** How pool links and no-pool probes reach pools (default node:net). */
-  readonly transport?: PoolTransport;
-}
+import { startThrottle } from './throttle-wiring.js';
 
 /** What a reload did to the live sessions. */
 export interface ReloadResult {
@@ -61,6 +40,7 @@ export interface ReloadResult {
 }
 
 export type { DaemonCounters } from './counters.js';
+export type { DaemonExtras } from './extras.js';
 
 export class Daemon {
   readonly counters: DaemonCounters = zeroCounters();
@@ -172,71 +152,18 @@ export class Daemon {
       this.#log.info({ host: a.address, port: a.port }, 'listening for miners');
     }
     this.#listening = true;
-    if (c.throttle.enabled) this.#startThrottle();
-  }
-
-  #startThrottle(): void {
-    const c = this.#config;
-    const t = c.throttle;
-    const log = this.#log.child({ part: 'throttle' });
-    const x = this.#extras;
-    const redis = { url: t.redis.url, commandTimeoutMs: t.redis.commandTimeoutMs, logger: log };
-    const source =
-      x.signalSource ?? createSignalSource({ ...redis, sources: t.depth, capKey: t.redis.capKey, overrideKey: t.redis.overrideKey });
-    const sink =
-      x.statusSink !== undefined
-        ? x.statusSink
-        : createStatusPublisher({ ...redis, statusKey: t.redis.statusKey, eventsChannel: t.redis.eventsChannel, intervalMs: t.intervalMs });
-    const rigs = c.rigs;
-    const createControl =
-      x.createControl ??
-      ((rig: RigSpec) => {
-        const driver = (rigs.find((e) => e.name === rig.entry) ?? c.defaultRig).driver;
-        return createRigControl(driver, { rigId: rig.id, rigIp: rig.ip, gate: this.#park, log });
+    if (c.throttle.enabled) {
+      this.#throttle = startThrottle({
+        config: c,
+        log: this.#log.child({ part: 'throttle' }),
+        extras: this.#extras,
+        clock: this.#clock,
+        conns: this.#conns,
+        park: this.#park,
+        noPool: () => this.#noPool.active,
+        recorder: () => this.#recorder,
       });
-    this.#throttle = new ThrottleController({
-      config: c,
-      source,
-      sink,
-      fleet: this.#fleet(),
-      createControl,
-      log,
-      clock: this.#clock,
-      onTick: x.onThrottleTick,
-      onDriverError: (d) => this.#recorder?.countDriverError(d),
-    });
-    this.#throttle.start();
-    log.info(
-      { mode: this.#throttle.mode, rigs: rigs.length, siteBudgetWatts: t.siteBudgetWatts, sources: t.depth.length },
-      t.shadow ? 'throttle running in shadow mode: decisions are logged, not carried out' : 'throttle running',
-    );
-  }
-
-  /** The daemon as the throttle sees it: authorized sessions by rig, fresh work, no-pool state, parking. */
-  #fleet(): Fleet {
-    const conns = this.#conns;
-    return {
-      *sessions(): Iterable<FleetSession> {
-        for (const c of conns) {
-          const s = c.session;
-          if (s.status !== 'authorized') continue;
-          const rigId = s.workerNames[0];
-          if (rigId === undefined) continue;
-          let accepted = 0;
-          let lastShareAt: number | null = null;
-          for (const w of s.workers.values()) {
-            accepted += w.accepted;
-            if (w.lastShareAt !== null && (lastShareAt === null || w.lastShareAt > lastShareAt)) lastShareAt = w.lastShareAt;
-          }
-          yield { rigId, ip: normalizeRigIp(c.ip), accepted, lastShareAt };
-        }
-      },
-      refreshWork: (rigId) => {
-        for (const c of conns) if (c.session.workerNames[0] === rigId) c.session.refreshWork();
-      },
-      noPool: () => this.#noPool.active,
-      gate: this.#park,
-    };
+    }
   }
 
   /** Parking: close every session of the rig (its reconnects are refused while parked). */

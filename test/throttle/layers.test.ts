@@ -10,6 +10,7 @@ import t from 'tap';
 const CORE = [
   'policy',
   'planner',
+  'rig-watts',
   'inventory',
   'verify',
   'stale',
