@@ -153,7 +153,7 @@ export class Daemon {
     }
     this.#listening = true;
     if (c.throttle.enabled) {
-      this.#throttle = startThrottle({
+      const throttle = await startThrottle({
         config: c,
         log: this.#log.child({ part: 'throttle' }),
         extras: this.#extras,
@@ -163,6 +163,9 @@ export class Daemon {
         noPool: () => this.#noPool.active,
         recorder: () => this.#recorder,
       });
+      // A SIGTERM while the Redis adapter was loading: stop() has already passed the throttle.
+      if (this.#stopping) await throttle.stop();
+      else this.#throttle = throttle;
     }
   }
 

@@ -8,7 +8,6 @@ import type { MetricsRecorder } from '../admin/types.js';
 import type { Config } from '../config/index.js';
 import { type Fleet, type FleetSession, ThrottleController } from '../throttle/controller.js';
 import { createRigControl, normalizeRigIp } from '../throttle/drivers/index.js';
-import { createSignalSource, createStatusPublisher } from '../throttle/redis.js';
 import type { RigSpec } from '../throttle/types.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
@@ -28,18 +27,27 @@ export interface ThrottleWiring {
   readonly recorder: () => MetricsRecorder | null;
 }
 
-/** Builds and starts the throttle loop (config.throttle.enabled). */
-export function startThrottle(w: ThrottleWiring): ThrottleController {
+/**
+ * Builds and starts the throttle loop (config.throttle.enabled). The Redis adapter (and ioredis, about
+ * 28 MiB of RSS) is loaded here, when it is used: a daemon with the throttle off never loads it.
+ */
+export async function startThrottle(w: ThrottleWiring): Promise<ThrottleController> {
   const c = w.config;
   const t = c.throttle;
   const { log, extras: x } = w;
   const redis = { url: t.redis.url, commandTimeoutMs: t.redis.commandTimeoutMs, logger: log };
+  const adapter = x.signalSource === undefined || x.statusSink === undefined ? await import('../throttle/redis.js') : null;
   const source =
-    x.signalSource ?? createSignalSource({ ...redis, sources: t.depth, capKey: t.redis.capKey, overrideKey: t.redis.overrideKey });
+    x.signalSource ?? adapter!.createSignalSource({ ...redis, sources: t.depth, capKey: t.redis.capKey, overrideKey: t.redis.overrideKey });
   const sink =
     x.statusSink !== undefined
       ? x.statusSink
-      : createStatusPublisher({ ...redis, statusKey: t.redis.statusKey, eventsChannel: t.redis.eventsChannel, intervalMs: t.intervalMs });
+      : adapter!.createStatusPublisher({
+          ...redis,
+          statusKey: t.redis.statusKey,
+          eventsChannel: t.redis.eventsChannel,
+          intervalMs: t.intervalMs,
+        });
   const rigs = c.rigs;
   const createControl =
     x.createControl ??

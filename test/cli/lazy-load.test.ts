@@ -128,6 +128,9 @@ t.test('`hashgate run` loads neither the demo, the simulators, the bench nor oth
   t.ok(atListen.includes('daemon/daemon.js'), 'the daemon recorded');
   t.same(offenders(atListen, NOT_THE_DAEMON), [], 'when listening for miners: none of the demo, sim, bench, audit or other commands');
   t.same(offenders(atListen, ['cli/commands/plan.js', 'cli/commands/config.js']), [], 'nor plan or config check');
+  // The throttle is off by default: its Redis adapter and ioredis (about 28 MiB of RSS) stay unloaded.
+  t.same(offenders(atListen, ['throttle/redis.js', 'throttle/redis-signals.js']), [], 'nor the Redis adapter (throttle off)');
+  t.notOk(readFileSync(out, 'utf8').includes('/node_modules/ioredis/'), 'nor ioredis');
   child.kill('SIGTERM');
   const r = await done;
   t.equal(r.code, 0, `exit 0 after SIGTERM; stderr: ${r.stderr}`);
