@@ -9,7 +9,9 @@
  * - POST /api/system/pause   → 200 {"message": …}; the ASIC stops, power falls to idleWatts
  * - POST /api/system/resume  → 200 {"message": …}; back to full power
  * - any other /api/… route   → 404 {"error": "unknown route"} (what the firmware answers)
- * With `pauseEndpoints: false` the sim is pre-2.14 firmware: pause/resume are unknown routes.
+ * With `pauseEndpoints: false` the sim is pre-2.14 firmware: pause/resume are unknown routes (and info has
+ * no miningPaused). Booting (`booting` option, `setBooting`): the ASIC starting up, 0 GH/s but not paused;
+ * only `miningPaused` says the rig was paused.
  * No authentication (AxeOS has none; it only refuses clients outside private networks).
  */
 import http from 'node:http';
@@ -19,7 +21,9 @@ export type EspMinerRoute = 'info' | 'pause' | 'resume';
 
 export interface EspMinerSimState {
   readonly paused: boolean;
-  /** GH/s now (0 while paused). */
+  /** The ASIC starting up: not hashing yet, not paused. */
+  readonly booting: boolean;
+  /** GH/s now (0 while paused or booting). */
   readonly hashRate: number;
   /** Watts now: activeWatts, or idleWatts while paused. */
   readonly power: number;
@@ -49,6 +53,8 @@ export interface EspMinerSimOptions extends FirmwareSimOptions<EspMinerSimState>
   /** Watts while paused: ESP32, regulator standby, fan (default 3). */
   readonly idleWatts?: number;
   readonly paused?: boolean;
+  /** Start booting: 0 GH/s, not paused, until setBooting(false). */
+  readonly booting?: boolean;
   /** false = firmware before 2.14: no pause/resume routes (default true). */
   readonly pauseEndpoints?: boolean;
   readonly version?: string;
@@ -57,6 +63,8 @@ export interface EspMinerSimOptions extends FirmwareSimOptions<EspMinerSimState>
 /** onChange: after every pause or resume that changed the state. */
 export interface EspMinerSim extends FirmwareSim<EspMinerSimState, EspMinerSimFailures> {
   readonly requests: readonly EspMinerSimRequest[];
+  /** Starts (true) or ends (false) the booting state; ignored while paused. */
+  setBooting(on: boolean): void;
 }
 
 export async function startEspMinerSim(options: EspMinerSimOptions = {}): Promise<EspMinerSim> {
@@ -67,6 +75,7 @@ export async function startEspMinerSim(options: EspMinerSimOptions = {}): Promis
   const pauseEndpoints = options.pauseEndpoints ?? true;
   const version = options.version ?? (pauseEndpoints ? 'v2.14.0' : 'v2.13.0');
   let paused = options.paused ?? false;
+  let booting = !paused && (options.booting ?? false);
   const started = now();
   let accepted = 0;
   const requests: EspMinerSimRequest[] = [];
@@ -74,19 +83,22 @@ export async function startEspMinerSim(options: EspMinerSimOptions = {}): Promis
   const listeners = stateListeners(options.onChange);
 
   function state(): EspMinerSimState {
-    return { paused, hashRate: paused ? 0 : hashRate, power: paused ? idleWatts : activeWatts };
+    const idle = paused || booting;
+    return { paused, booting, hashRate: idle ? 0 : hashRate, power: idle ? idleWatts : activeWatts };
   }
 
   function setPaused(p: boolean): void {
     if (p === paused) return;
     paused = p;
+    booting = false;
     listeners.notify(state());
   }
 
   function info(): Record<string, unknown> {
     const s = state();
-    if (!paused) accepted += 1;
+    if (!paused && !booting) accepted += 1;
     return {
+      ...(pauseEndpoints ? { miningPaused: paused } : {}),
       ASICModel: 'BM1370',
       hashRate: s.hashRate,
       expectedHashrate: hashRate,
@@ -151,5 +163,12 @@ export async function startEspMinerSim(options: EspMinerSimOptions = {}): Promis
     });
   });
   const sim = await serveFirmwareSim(server, state, failures, listeners);
-  return Object.assign(sim, { requests });
+  return Object.assign(sim, {
+    requests,
+    setBooting(on: boolean) {
+      if (paused || booting === on) return;
+      booting = on;
+      listeners.notify(state());
+    },
+  });
 }

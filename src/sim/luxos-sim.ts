@@ -5,6 +5,7 @@
  *   https://docs.luxor.tech/firmware/api/luxminer/logon
  *   https://docs.luxor.tech/firmware/api/luxminer/curtail
  *   https://docs.luxor.tech/firmware/api/luxminer/profileset
+ *   https://docs.luxor.tech/firmware/api/luxminer/session
  *
  * Protocol (cgminer style): one connection per command. The client writes one
  * JSON object `{"command": C, "parameter": "p1,p2,…"}`; the sim writes one JSON
@@ -16,13 +17,22 @@
  *   time"); it expires after sessionTtlMs without use (docs: one minute,
  *   refreshed by every use). `logon` while one is live → E "Another session is
  *   active" (code 402, as Luxor's own tooling expects). `logoff` ends it.
+ * - `session` returns the live session's id, "" when there is none. Another
+ *   tool on the same rig shares the one session: `otherTool.logon()` opens it
+ *   as that tool would, `otherTool.logoff()` ends whichever session is live,
+ *   and `failures.logoffAfter` makes the other tool log off right after the
+ *   sim answered the named commands (between two commands of a client).
  * - `curtail` `<session>,sleep|wakeup`: sleeping = hashboards and PSU output
- *   off, the rig draws idleWatts and hashes nothing.
+ *   off, the rig draws idleWatts and hashes nothing. `wakeup` of a rig that is
+ *   not asleep → E "Miner is already active" (as LUXminer answers).
+ * - Booting (`booting` option, `setBooting`): the first seconds after a power-up
+ *   or reboot, awake but not hashing yet: 0 GH/s, idleWatts, CurtailMode
+ *   "None". Only `config`'s CurtailMode "Sleep" says the rig sleeps.
  * - `profileset` `<session>,<name>`: selects a profile (watts, GH/s).
- * - `summary`, `stats`, `power`, `profiles`, `session`, `version` need no session.
+ * - `summary`, `stats`, `power`, `config`, `profiles`, `session`, `version` need no session.
  * Codes from the docs: 316 session created, 319 session info, 335 curtail, 321
  * profile set, 402 another session (Luxor's luxos-tooling); 14 "Invalid
- * command", 11 summary, 22 version, 70 stats are cgminer's. Codes the public
+ * command", 11 summary, 22 version, 70 stats, 33 config are cgminer's. Codes the public
  * docs do not give are the sim's own: 317 logoff, 0 for `profiles`/`power`,
  * 900 up for errors (bad session, bad password, unknown profile, injected).
  *
@@ -41,10 +51,12 @@ export interface LuxosSimProfile {
 
 export interface LuxosSimState {
   readonly sleeping: boolean;
+  /** Awake but not hashing yet (power-up, reboot); not asleep. */
+  readonly booting: boolean;
   readonly profile: string;
   /** What the rig draws now: the profile's watts, or idleWatts while sleeping. */
   readonly watts: number;
-  /** GH/s now (0 while sleeping). */
+  /** GH/s now (0 while sleeping or booting). */
   readonly ghs: number;
   readonly hashing: boolean;
   /** The live session id, or null. */
@@ -68,6 +80,18 @@ export interface LuxosSimFailures {
   hang: boolean | readonly string[];
   /** Read the request, then reset the connection without a reply. */
   drop: boolean | readonly string[];
+  /** Answer these commands as usual (carrying them out), but with STATUS W and this Msg. */
+  warnings: Partial<Record<string, string>>;
+  /** Right after answering these commands, another tool logs the live session off. */
+  logoffAfter: readonly string[];
+}
+
+/** Another tool on the same rig (a fleet manager, a script), sharing the one session. */
+export interface LuxosSimOtherTool {
+  /** Logs on as that tool would: the new session id, or null when a session is live ("Another session is active"). */
+  logon(): string | null;
+  /** Ends whichever session is live, as that tool's `logoff` (or `kill`) would. */
+  logoff(): void;
 }
 
 export interface LuxosSimOptions extends FirmwareSimOptions<LuxosSimState> {
@@ -78,6 +102,8 @@ export interface LuxosSimOptions extends FirmwareSimOptions<LuxosSimState> {
   /** Active profile at start (default: the first one). */
   readonly profile?: string;
   readonly sleeping?: boolean;
+  /** Start booting: awake, 0 GH/s, until setBooting(false). */
+  readonly booting?: boolean;
   /** Watts drawn while sleeping (control board, fans), default 15. */
   readonly idleWatts?: number;
   /** Idle time after which a session expires, default 60 000 ms (docs). */
@@ -91,6 +117,9 @@ export interface LuxosSim extends FirmwareSim<LuxosSimState, LuxosSimFailures> {
   readonly commands: readonly LuxosSimCommand[];
   /** Makes the live session expire now (as a minute of idleness would). */
   expireSession(): void;
+  readonly otherTool: LuxosSimOtherTool;
+  /** Starts (true) or ends (false) the booting state; ignored while sleeping. */
+  setBooting(on: boolean): void;
 }
 
 export const DEFAULT_LUXOS_PROFILES: Readonly<Record<string, LuxosSimProfile>> = Object.freeze({
@@ -111,12 +140,13 @@ export async function startLuxosSim(options: LuxosSimOptions = {}): Promise<Luxo
   let profile = options.profile ?? names[0]!;
   if (profiles[profile] === undefined) throw new Error(`luxos sim: unknown profile ${profile}`);
   let sleeping = options.sleeping ?? false;
+  let booting = !sleeping && (options.booting ?? false);
   const idleWatts = options.idleWatts ?? 15;
   const ttl = options.sessionTtlMs ?? 60_000;
   const nul = options.nulTerminator ?? true;
   let session: { id: string; lastUsed: number } | null = null;
   const commands: LuxosSimCommand[] = [];
-  const failures: LuxosSimFailures = { refuseLogon: null, errors: {}, hang: false, drop: false };
+  const failures: LuxosSimFailures = { refuseLogon: null, errors: {}, hang: false, drop: false, warnings: {}, logoffAfter: [] };
   const listeners = stateListeners(options.onChange);
   const started = now();
 
@@ -127,12 +157,14 @@ export async function startLuxosSim(options: LuxosSimOptions = {}): Promise<Luxo
 
   function state(): LuxosSimState {
     const p = profiles[profile]!;
+    const idle = sleeping || booting;
     return {
       sleeping,
+      booting,
       profile,
-      watts: sleeping ? idleWatts : p.watts,
-      ghs: sleeping ? 0 : p.ghs,
-      hashing: !sleeping,
+      watts: idle ? idleWatts : p.watts,
+      ghs: idle ? 0 : p.ghs,
+      hashing: !idle,
       session: liveSession(),
     };
   }
@@ -141,7 +173,7 @@ export async function startLuxosSim(options: LuxosSimOptions = {}): Promise<Luxo
     listeners.notify(state());
   }
 
-  function reply(status: 'S' | 'E', code: number, msg: string, body: Record<string, unknown> = {}): Record<string, unknown> {
+  function reply(status: 'S' | 'E' | 'W', code: number, msg: string, body: Record<string, unknown> = {}): Record<string, unknown> {
     return { ...body, STATUS: [{ STATUS: status, When: Math.floor(now() / 1000), Code: code, Msg: msg, Description: DESCRIPTION }], id: 1 };
   }
 
@@ -153,9 +185,19 @@ export async function startLuxosSim(options: LuxosSimOptions = {}): Promise<Luxo
     return null;
   }
 
+  /** One command: injected errors and warnings, the command itself, then another tool's logoff if switched on. */
   function handle(command: string, params: string[]): Record<string, unknown> {
     const injected = failures.errors[command];
     if (injected !== undefined) return reply('E', 999, injected);
+    const answer = execute(command, params);
+    const warning = failures.warnings[command];
+    const status = (answer.STATUS as { STATUS: string; Code: number }[])[0]!;
+    if (warning !== undefined && status.STATUS === 'S') Object.assign(answer, reply('W', status.Code, warning));
+    if (failures.logoffAfter.includes(command)) session = null;
+    return answer;
+  }
+
+  function execute(command: string, params: string[]): Record<string, unknown> {
     switch (command) {
       case 'logon': {
         if (failures.refuseLogon !== null) return reply('E', 402, failures.refuseLogon);
@@ -177,8 +219,10 @@ export async function startLuxosSim(options: LuxosSimOptions = {}): Promise<Luxo
         if (bad) return bad;
         const action = params[1];
         if (action !== 'sleep' && action !== 'wakeup') return reply('E', 902, 'Invalid curtail action');
+        if (action === 'wakeup' && !sleeping) return reply('E', 904, 'Miner is already active');
         const was = sleeping;
         sleeping = action === 'sleep';
+        booting = false;
         if (was !== sleeping) changed();
         return reply('S', 335, 'Curtailment command sent', { CURTAIL: [{ Action: sleeping ? 'sleep mode' : 'wake up' }] });
       }
@@ -209,6 +253,18 @@ export async function startLuxosSim(options: LuxosSimOptions = {}): Promise<Luxo
       }
       case 'power':
         return reply('S', 0, 'Power', { POWER: [{ Watts: state().watts, PSU: !sleeping }] });
+      case 'config':
+        return reply('S', 33, 'LUXminer config', {
+          CONFIG: [
+            {
+              CurtailMode: sleeping ? 'Sleep' : 'None',
+              IsPowerSupplyOn: !sleeping,
+              Profile: profile,
+              SystemStatus: booting ? 'Initializing' : 'Normal',
+              Model: 'Antminer S19 (sim)',
+            },
+          ],
+        });
       case 'version':
         return reply('S', 22, 'LUXminer versions', { VERSION: [{ API: '3.7', LUXminer: 'sim', Type: 'Antminer S19 (sim)' }] });
       default:
@@ -268,6 +324,21 @@ export async function startLuxosSim(options: LuxosSimOptions = {}): Promise<Luxo
     commands,
     expireSession() {
       if (session !== null) session.lastUsed = now() - ttl - 1;
+    },
+    otherTool: {
+      logon() {
+        if (liveSession() !== null) return null;
+        session = { id: randomBytes(6).toString('base64url'), lastUsed: now() };
+        return session.id;
+      },
+      logoff() {
+        session = null;
+      },
+    },
+    setBooting(on: boolean) {
+      if (sleeping || booting === on) return;
+      booting = on;
+      changed();
     },
   });
 }

@@ -6,7 +6,9 @@
  * - A rig's control channel is made on first need; a rig that cannot have
  *   one (a DriverError from the factory, HG_ERR_DRIVER_CONFIG) is left alone.
  *   A new channel with a firmware read asks once whether the rig is asleep
- *   (hashgate restarted while it was curtailed) and takes it as curtailed.
+ *   (hashgate restarted while it was curtailed) and takes it as curtailed
+ *   only on the firmware's own sign of sleep, never on a 0 hash rate alone
+ *   (a booting rig reports 0 too).
  * - A decision is applied optimistically: the rig's new state at once (so the
  *   next tick does not pick more rigs for the same watts), busy until the
  *   driver answers. Success publishes the decision event; failure puts the
@@ -167,7 +169,9 @@ export class Actuator {
   /**
    * A rig hashgate curtailed before a restart is still asleep: ask its firmware once, when its control channel is
    * made, and take it as curtailed (the planner then resumes it when the budget allows) instead of counting its
-   * watts as running and never waking it.
+   * watts as running and never waking it. Only the firmware's positive sign counts (`asleep`: LuxOS CurtailMode
+   * "Sleep", AxeOS miningPaused): a rig in its first seconds hashes nothing either, and taking it as curtailed
+   * would leave its full draw out of the budget (docs/throttling.md "hashgate restarts").
    */
   #adoptFirmwareState(r: RigRecord, control: RigControl): void {
     if (control.readState === undefined) return;
@@ -176,7 +180,7 @@ export class Actuator {
       control.readState().then(
         (fw) => {
           r.busy = false;
-          if (fw.hashing || r.state.kind !== 'running') return;
+          if (fw.asleep !== true || r.state.kind !== 'running') return;
           const now = this.#o.clock.now();
           r.state = { kind: 'curtailed', since: now, curtailedSince: now };
           r.curtailedAt = now;

@@ -71,7 +71,13 @@ export type DriverKind = 'luxos' | 'esp-miner' | 'stratum';
 
 /** What a firmware API reports, where it can. */
 export interface RigFirmwareState {
+  /** A hash rate above 0 now. False is not sleep: a booting or ramping rig reports 0 too. */
   readonly hashing: boolean;
+  /**
+   * The firmware's own sign that its API stopped the rig (LuxOS CurtailMode "Sleep", AxeOS miningPaused):
+   * true = asleep, false = not asleep, null = the firmware does not say (an older build).
+   */
+  readonly asleep: boolean | null;
   readonly powerWatts: number | null;
   readonly detail: string;
 }

@@ -573,7 +573,7 @@ t.test(
 );
 
 t.test('a rig its firmware reports asleep at start-up is taken as curtailed, and resumed when the budget allows', async (t) => {
-  const h = harness(t, { behaviour: { a: { firmware: { hashing: false, powerWatts: 20, detail: '0 GH/s' } } } });
+  const h = harness(t, { behaviour: { a: { firmware: { hashing: false, asleep: true, powerWatts: 20, detail: '0 GH/s' } } } });
   h.fleet.connect('a');
   h.source.depth = 30;
   await h.step(); // makes the control channel and asks the firmware; the rig sits out until it answers
@@ -584,6 +584,23 @@ t.test('a rig its firmware reports asleep at start-up is taken as curtailed, and
   h.source.depth = 0;
   await h.step();
   t.same(h.calls('a'), ['resume'], 'woken when the budget allows');
+});
+
+t.test('a booting rig (0 GH/s, but no sign of sleep from its firmware) is not taken as curtailed: its watts stay counted', async (t) => {
+  // Issue 11: a rig in its first seconds reports 0 GH/s. Taken as curtailed, it drew full power outside the budget.
+  const booting = { hashing: false, asleep: false, powerWatts: 1000, detail: '0 GH/s, curtail mode None' };
+  const silent = { hashing: false, asleep: null, powerWatts: null, detail: '0 GH/s, curtail mode unknown' };
+  const h = harness(t, { behaviour: { a: { firmware: booting }, b: { firmware: silent } } });
+  h.fleet.connect('a', 'b');
+  h.source.depth = 0;
+  await h.step(); // makes the control channels and asks the firmware
+  await h.step();
+  for (const id of ['a', 'b']) {
+    t.equal(h.rig(id)!.state, 'running', `${id}: still running`);
+    t.not(h.rig(id)!.reason, 'found asleep by its firmware at start-up');
+  }
+  t.same(h.calls('a'), [], 'no resume sent to a rig hashgate never took as asleep');
+  t.same(h.calls('b'), []);
 });
 
 t.test('a manual override wins: curtail at once, run at once', async (t) => {

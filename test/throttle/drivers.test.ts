@@ -122,13 +122,13 @@ t.test('luxos: curtail, power target and resume change the miner; one session se
 
   t.same(
     sim.commands.map((c) => c.command),
-    ['logon', 'curtail', 'profileset', 'curtail', 'curtail', 'profileset', 'curtail'],
-    'one logon, the session id reused',
+    ['session', 'logon', 'curtail', 'profileset', 'curtail', 'curtail', 'profileset', 'curtail'],
+    'asked for an active session, found none, one logon, the session id reused',
   );
   const sid = sim.state.session!;
   t.ok(sid.length > 0);
   t.same(
-    sim.commands.slice(1).map((c) => c.parameter),
+    sim.commands.slice(2).map((c) => c.parameter),
     [`${sid},sleep`, `${sid},2800W`, `${sid},wakeup`, `${sid},sleep`, `${sid},default`, `${sid},wakeup`],
     'parameters are "session,arg", comma-separated',
   );
@@ -164,21 +164,22 @@ t.test('luxos: an expired session is renewed once, then the command succeeds', a
   t.equal(sim.state.sleeping, false);
   t.same(
     sim.commands.map((c) => c.command),
-    ['logon', 'curtail', 'curtail', 'logon', 'curtail'],
-    'stale id refused, one new logon, command repeated',
+    ['session', 'logon', 'curtail', 'curtail', 'session', 'logon', 'curtail'],
+    'stale id refused, one new session, command repeated',
   );
-  t.match(logText(), /session expired; logging on again/);
+  t.match(logText(), /session no longer valid \(expired or logged off\); getting a fresh one/);
 });
 
 t.test('luxos: a command still refused after the renewed logon fails (no loop)', async (t) => {
   const { sim, control } = await luxos(t);
   sim.failures.errors.curtail = 'Invalid session ID';
   const e = await driverError(control.curtail());
-  // The injected error leaves the first session alive on the sim, so the one renewed logon is refused.
-  t.equal(e.message, 'logon: Another session is active (LuxOS code 402)');
+  // The injected error leaves the first session alive on the sim: the renewal finds it active and the command
+  // is refused once more.
+  t.equal(e.message, 'curtail sleep: Invalid session ID (LuxOS code 999)');
   t.same(
     sim.commands.map((c) => c.command),
-    ['logon', 'curtail', 'logon'],
+    ['session', 'logon', 'curtail', 'session', 'curtail'],
     'exactly one renewal, then give up',
   );
 });
@@ -201,7 +202,8 @@ t.test('luxos: API password from config; wrong password refused; never in errors
   const good = await luxos(t, { password: SECRET }, { password: SECRET });
   await good.control.curtail();
   t.equal(good.sim.state.sleeping, true);
-  t.same(good.sim.commands[0], { command: 'logon', parameter: '[redacted]', at: good.sim.commands[0]!.at });
+  const logon = good.sim.commands.find((c) => c.command === 'logon')!;
+  t.same(logon, { command: 'logon', parameter: '[redacted]', at: logon.at });
 
   const wrong = 'wrong-' + SECRET;
   const bad = await luxos(t, { password: SECRET }, { password: wrong });
@@ -276,7 +278,7 @@ t.test('luxos: connection refused', async (t) => {
   const control = createRigControl(luxosConfig(port), { rigId: 'rig1', rigIp: null, gate: recordingGate(), log });
   t.teardown(() => control.close());
   const e = await driverError(control.curtail());
-  t.equal(e.message, `logon: connection refused at 127.0.0.1:${port}`);
+  t.equal(e.message, `session: connection refused at 127.0.0.1:${port}`);
 });
 
 t.test('luxos: replies without the NUL terminator are read to the end of the connection', async (t) => {
@@ -310,7 +312,7 @@ t.test('luxos: concurrent calls go one at a time; close() logs off and later cal
   await Promise.all([control.curtail(), control.readState!(), control.resume(), control.readState!()]);
   t.same(
     sim.commands.map((c) => c.command),
-    ['logon', 'curtail', 'summary', 'power', 'curtail', 'summary', 'power'],
+    ['session', 'logon', 'curtail', 'summary', 'power', 'config', 'curtail', 'summary', 'power', 'config'],
     'in call order, never interleaved',
   );
   t.equal(sim.state.sleeping, false);
@@ -321,8 +323,124 @@ t.test('luxos: concurrent calls go one at a time; close() logs off and later cal
   t.match((await driverError(control.curtail())).message, /driver closed/);
 });
 
+t.test('luxos: readState says asleep only on CurtailMode "Sleep"; a booting rig (0 GH/s) is not asleep', async (t) => {
+  const { sim, control } = await luxos(t, { booting: true });
+  t.match(sim.state, { sleeping: false, booting: true, ghs: 0, hashing: false });
+  const booting = await control.readState!();
+  t.match(booting, { hashing: false, asleep: false });
+  t.match(booting.detail, /^0 GH\/s \(5 s\), 15 W, curtail mode None$/);
+  sim.setBooting(false);
+  t.match(await control.readState!(), { hashing: true, asleep: false, powerWatts: 3250 });
+  await control.curtail();
+  const asleep = await control.readState!();
+  t.match(asleep, { hashing: false, asleep: true });
+  t.match(asleep.detail, /curtail mode Sleep, sleep commanded/);
+  sim.failures.errors.config = 'Invalid command';
+  t.match(await control.readState!(), { hashing: false, asleep: null }, 'a build without `config` does not say');
+});
+
+t.test('luxos: a wakeup the miner answers "Miner is already active" is a success (booting or awake rig)', async (t) => {
+  // After a restart hashgate does not know the boards are awake, so resume sends wakeup; LUXminer refuses it.
+  const { sim, control, logText } = await luxos(t, { booting: true });
+  await control.resume();
+  t.equal(sim.commands.at(-1)?.command, 'curtail');
+  t.equal(sim.commands.at(-1)?.parameter, `${sim.state.session},wakeup`);
+  t.match(logText(), /already in that state; taken as done/);
+  sim.setBooting(false);
+  await control.curtail();
+  await control.resume();
+  t.match(sim.state, { sleeping: false, hashing: true });
+  sim.failures.errors.curtail = 'Boards are busy';
+  t.match(
+    await driverError(control.curtail()),
+    { message: 'curtail sleep: Boards are busy (LuxOS code 999)' },
+    'other refusals still fail',
+  );
+});
+
+t.test('luxos: another tool holds the session: hashgate uses the active session id instead of logging on', async (t) => {
+  const { sim, control } = await luxos(t);
+  const theirs = sim.otherTool.logon()!;
+  t.ok(theirs);
+  await control.curtail();
+  t.equal(sim.state.sleeping, true);
+  t.same(
+    sim.commands.map((c) => c.command),
+    ['session', 'curtail'],
+    'no logon (it would fail with "Another session is active")',
+  );
+  t.equal(sim.commands[1]!.parameter, `${theirs},sleep`);
+  control.close();
+  await new Promise((r) => setTimeout(r, 50));
+  t.equal(sim.state.session, theirs, "close() leaves the other tool's session alone");
+  t.notOk(sim.commands.some((c) => c.command === 'logoff'));
+});
+
+t.test('luxos: another tool logs the session off in between: one fresh session, the command repeated', async (t) => {
+  const { sim, control, logText } = await luxos(t);
+  await control.curtail(); // hashgate's own session
+  sim.otherTool.logoff();
+  const theirs = sim.otherTool.logon()!; // and takes a session of its own
+  await control.resume();
+  t.equal(sim.state.sleeping, false);
+  t.same(
+    sim.commands.map((c) => c.command),
+    ['session', 'logon', 'curtail', 'curtail', 'session', 'curtail'],
+    'the stale id refused, the active (other) session found and used',
+  );
+  t.equal(sim.commands.at(-1)!.parameter, `${theirs},wakeup`);
+  t.match(logText(), /session no longer valid/);
+
+  // Logged off between hashgate's `session` and its command, with nobody logged on after: a fresh logon.
+  const next = await luxos(t);
+  next.sim.failures.logoffAfter = ['session'];
+  await next.control.curtail();
+  t.equal(next.sim.state.sleeping, true);
+  t.same(
+    next.sim.commands.map((c) => c.command),
+    ['session', 'logon', 'curtail'],
+    'no active session after the logoff: logged on',
+  );
+  const both = await luxos(t);
+  const found = both.sim.otherTool.logon()!;
+  both.sim.failures.logoffAfter = ['session'];
+  await both.control.curtail();
+  t.same(
+    both.sim.commands.map((c) => c.command),
+    ['session', 'curtail', 'session', 'logon', 'curtail'],
+    "the other tool's id went stale before use: one renewal, which logs on",
+  );
+  t.not(both.sim.state.session, found);
+  t.equal(both.sim.state.sleeping, true);
+});
+
+t.test('luxos: STATUS W is a success: reads judged by their data, changes logged as warnings', async (t) => {
+  const { sim, control, logText } = await luxos(t);
+  sim.failures.warnings.summary = 'Some boards not hashing';
+  sim.failures.warnings.config = 'Partial config';
+  t.match(await control.readState!(), { hashing: true, asleep: false }, 'a read with a warning still reads');
+  sim.failures.warnings.curtail = 'Fan speed forced';
+  sim.failures.warnings.logon = 'Default password in use';
+  await control.curtail();
+  t.equal(sim.state.sleeping, true, 'the rig did it');
+  t.match(logText(), /"command":"curtail sleep","msg":"Fan speed forced".*luxos command answered with a warning/);
+  t.match(logText(), /"command":"logon","msg":"Default password in use"/);
+});
+
 // ---------------------------------------------------------------------------
 // esp-miner
+
+t.test('esp-miner: readState says asleep only on miningPaused; a booting rig (0 GH/s) is not asleep', async (t) => {
+  const { sim, control } = await espMiner(t, { booting: true });
+  t.match(sim.state, { paused: false, booting: true, hashRate: 0 });
+  const booting = await control.readState!();
+  t.match(booting, { hashing: false, asleep: false });
+  t.match(booting.detail, /^0 GH\/s, 3 W, not paused$/);
+  await control.curtail();
+  t.match(await control.readState!(), { hashing: false, asleep: true });
+  const old = await espMiner(t, { pauseEndpoints: false, booting: true });
+  t.match(await old.control.readState!(), { hashing: false, asleep: null }, 'firmware without miningPaused does not say');
+});
 
 t.test('esp-miner: pause and resume over HTTP; readState from /api/system/info', async (t) => {
   const changes: boolean[] = [];
@@ -331,13 +449,13 @@ t.test('esp-miner: pause and resume over HTTP; readState from /api/system/info',
   t.equal(control.keepsSession, true);
   t.equal(control.supportsPowerTarget, false);
   t.equal(control.setPowerTarget, undefined);
-  t.match(await control.readState!(), { hashing: true, powerWatts: 17 });
+  t.match(await control.readState!(), { hashing: true, asleep: false, powerWatts: 17 });
 
   await control.curtail();
   t.match(sim.state, { paused: true, hashRate: 0, power: 3 });
   const paused = await control.readState!();
-  t.match(paused, { hashing: false, powerWatts: 3 });
-  t.match(paused.detail, /^0 GH\/s, 3 W$/);
+  t.match(paused, { hashing: false, asleep: true, powerWatts: 3 });
+  t.match(paused.detail, /^0 GH\/s, 3 W, mining paused$/);
   await control.resume();
   t.match(sim.state, { paused: false, hashRate: 1200, power: 17 });
   t.same(changes, [true, false]);

@@ -3,7 +3,8 @@
  * (LuxOS, ESP-Miner) and a real redis-server. Raise the queue → the right rigs are curtailed and their shares stop
  * while their Stratum sessions stay up; Redis killed → the configured stale mode (shed) engages; queue drained →
  * rigs resume one step at a time, best first, and shares flow again. The stratum driver parks a rig by closing its
- * session and refusing it until the queue drains.
+ * session and refusing it until the queue drains. At start-up, rigs still booting (0 GH/s) count as running; only a
+ * rig its firmware reports asleep is taken as curtailed (issue 11).
  *
  * No test sleeps: every wait is on an event (the controller's onTick, a firmware simulator's onChange, a simulated
  * miner's events, a Redis pub/sub message), each bounded by a deadline that fails the test. What is asserted about
@@ -434,3 +435,84 @@ t.test('shadow mode: the budget follows the queue, but nothing is sent to any ri
   t.equal(b.stats.disconnects, 0, 'and not disconnected');
   t.equal(tw.status!.curtailedRigs, 0, 'status: nothing curtailed');
 });
+
+t.test(
+  'booting rigs (0 GH/s, not asleep) stay counted as running; a rig asleep before the restart is taken as curtailed and woken',
+  async (t) => {
+    // Issue 11: rigs in their first seconds report 0 GH/s. Taken as curtailed, they drew full power outside the
+    // budget, and the next depth step curtailed nothing.
+    const p = await pool(t, { lifetimeMs: 60_000 });
+    const source = scriptedSource();
+    const lux = await startLuxosSim({ booting: true });
+    const esp = await startEspMinerSim({ booting: true });
+    const slept = await startLuxosSim({ sleeping: true }); // put to sleep by hashgate before its restart
+    t.teardown(() => Promise.all([lux.close(), esp.close(), slept.close()]));
+    const rig = (name: string, priority: number, driver: Record<string, unknown>) => ({
+      name,
+      match: { worker: `b.${name}` },
+      ratedWatts: 1000,
+      ratedThs: 10,
+      priority,
+      driver: { host: '127.0.0.1', ...driver },
+    });
+    const config = buildConfig({
+      file: {
+        name: 'booting',
+        value: {
+          ...onePool(p.port),
+          throttle: { ...SMALL_SITE, siteBudgetWatts: 3000, gpu: { ...SMALL_SITE.gpu, maxWatts: 3000 } },
+          rigs: [
+            rig('lux', 0, { type: 'luxos', port: lux.port }),
+            rig('esp', 1, { type: 'esp-miner', port: esp.port }),
+            rig('slept', 9, { type: 'luxos', port: slept.port }),
+          ],
+        },
+      },
+    });
+    const tw = tickWatch();
+    const events: ThrottleEvent[] = [];
+    const daemon = new Daemon(config, log, {
+      signalSource: source,
+      statusSink: { publishStatus: () => {}, publishEvent: (e) => void events.push(e), close: () => {} },
+      onThrottleTick: tw.onTick,
+    });
+    await daemon.start();
+    t.teardown(() => daemon.stop());
+    const port = daemon.addresses()[0]!.port;
+    const miners = {
+      lux: await rigMiner(t, port, 'b.lux'),
+      esp: await rigMiner(t, port, 'b.esp'),
+      slept: await rigMiner(t, port, 'b.slept'),
+    };
+    miners.slept.pause(); // its boards are off
+    lux.onChange((s) => (s.sleeping ? miners.lux.pause() : miners.lux.resume()));
+    esp.onChange((s) => (s.paused ? miners.esp.pause() : miners.esp.resume()));
+    slept.onChange((s) => (s.sleeping ? miners.slept.pause() : miners.slept.resume()));
+
+    // Depth 0: 3,000 W for three 1,000 W rigs. The sleeping rig is found asleep and woken; the booting ones are left be.
+    await when(() => !slept.state.sleeping, 'the rig asleep before the restart is woken', [changes(slept)], 30_000);
+    await tw.until(() => ['lux', 'esp', 'slept'].every((id) => rigOf(tw.status, `b.${id}`)?.state === 'running'), 'all three running');
+    // Taken as curtailed (its firmware says CurtailMode Sleep), then resumed: a resume decision, published.
+    await tw.until(() => events.some((e) => e.type === 'resume' && e.rig === 'b.slept'), 'resume event for the sleeping rig');
+    t.notOk(
+      events.some((e) => 'rig' in e && (e.rig === 'b.lux' || e.rig === 'b.esp')),
+      'no decision about the booting rigs',
+    );
+    t.equal(lux.commands.filter((c) => c.command === 'curtail').length, 0, 'no wakeup sent to the booting LuxOS rig');
+    t.notOk(
+      esp.requests.some((r) => r.method === 'POST'),
+      'no resume sent to the booting ESP-Miner rig',
+    );
+    t.ok(lux.state.booting && esp.state.booting, 'both still booting');
+    t.notOk(
+      events.some((e) => e.type === 'alert' && e.alert === 'driver-error'),
+      'no driver errors',
+    );
+
+    // Depth 10: GPUs need 1,000 W → ASIC budget 2,000 W: one rig must go, and it does (the lowest priority).
+    source.depth = 10;
+    await when(() => lux.state.sleeping, 'the lowest-priority rig is put to sleep', [changes(lux)], 30_000);
+    t.notOk(esp.state.paused, 'esp keeps running');
+    t.notOk(slept.state.sleeping, 'slept keeps running');
+  },
+);

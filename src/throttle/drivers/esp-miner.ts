@@ -7,7 +7,9 @@
  *
  * - curtail: `POST /api/system/pause` (the ASIC stops hashing; AxeOS and Wi-Fi stay up).
  * - resume:  `POST /api/system/resume`.
- * - readState: `GET /api/system/info`, fields `hashRate` (GH/s) and `power` (W).
+ * - readState: `GET /api/system/info`, fields `hashRate` (GH/s), `power` (W) and
+ *   `miningPaused` (true after pause; the positive sign of sleep; absent before 2.14).
+ *   A 0 hash rate alone is not a pause: the ASIC reports 0 while it starts.
  * Any 2xx answer is success; the body of pause/resume is not needed.
  * Older firmware answers 404 on pause/resume. AxeOS answers 401 to clients
  * outside private address ranges. No authentication exists.
@@ -128,10 +130,13 @@ export function createEspMinerControl(config: EspMinerDriverConfig, ctx: EspMine
         const ghs = numberOf(fields.hashRate);
         if (ghs === null) throw new DriverError('esp-miner', `GET /api/system/info: answer from ${where} has no hashRate`);
         const watts = numberOf(fields.power);
+        const paused = typeof fields.miningPaused === 'boolean' ? fields.miningPaused : null;
+        const pausedText = paused === null ? 'pause unknown' : paused ? 'mining paused' : 'not paused';
         return {
           hashing: ghs > 0,
+          asleep: paused,
           powerWatts: watts,
-          detail: `${Math.round(ghs * 10) / 10} GH/s, ${watts === null ? 'power unknown' : `${Math.round(watts * 10) / 10} W`}`,
+          detail: `${Math.round(ghs * 10) / 10} GH/s, ${watts === null ? 'power unknown' : `${Math.round(watts * 10) / 10} W`}, ${pausedText}`,
         };
       }),
     close: () => {

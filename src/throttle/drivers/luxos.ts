@@ -2,30 +2,33 @@
  * The `luxos` driver: LuxOS (LUXminer) firmware through its cgminer-style API,
  * JSON over TCP port 4028. Reference: docs/drivers.md, and Luxor's API docs
  * (https://docs.luxor.tech/firmware/api/sessions, …/luxminer/curtail,
- * …/luxminer/profileset, …/luxminer/logon).
+ * …/luxminer/profileset, …/luxminer/logon, …/luxminer/session).
  *
- * Wire facts this module relies on:
- * - One TCP connection per command: the client writes one JSON object
- *   (`{"command": "curtail", "parameter": "<session>,sleep"}`), the miner
- *   writes one JSON reply, often followed by a NUL byte, and closes.
+ * Wire facts this module relies on (the transport is luxos-wire.ts):
  * - Parameters are one comma-separated string; commands that change the
  *   miner take the session id as their first parameter.
- * - Every reply has `STATUS: [{STATUS: "S"|"I"|"W"|"E"|"F", Code, Msg, …}]`;
- *   E and F are failures, Msg says why.
- * - `logon` creates the (single) session and returns `SESSION[0].SessionID`;
- *   a session expires after one idle minute, so a cached id that the miner no
- *   longer knows is answered with an error: log on again, once.
+ * - STATUS E and F are failures, Msg says why. W (warning) is not: reads are
+ *   judged by their data, changes are accepted and the warning logged
+ *   (docs/drivers.md "Status W").
+ * - One session at a time, shared by every tool on the rig. `session` returns
+ *   the active session's id ("" when there is none); `logon` creates one and
+ *   fails with "Another session is active" while one exists. As the common
+ *   client (pyasic) does, hashgate asks `session` first and uses the active id,
+ *   and logs on only when there is none. A session expires after one idle
+ *   minute, or another tool logs it off: a cached id the miner no longer knows
+ *   is answered with an error, and hashgate gets a fresh session once.
  * - `curtail` `sleep` turns the hashboards and the PSU output off; `wakeup`
- *   ramps them back. `profileset` selects a power/frequency profile.
- * - `summary` (`SUMMARY[0]["GHS 5s"]`) and `power` (`POWER[0].Watts`) need no
- *   session.
+ *   ramps them back; a `wakeup` of a miner that is not asleep is refused with
+ *   "Miner is already active", which hashgate takes as done.
+ * - `summary` (`SUMMARY[0]["GHS 5s"]`), `power` (`POWER[0].Watts`) and `config`
+ *   (`CONFIG[0].CurtailMode`, "Sleep" while curtailed) need no session.
  */
 
-import net from 'node:net';
 import type { DriverConfig } from '../../config/throttle-schema.js';
 import type { Logger } from '../../util/log.js';
 import { DriverError, type RigControl, type RigFirmwareState } from '../types.js';
-import { clip, createSerialQueue, describeAddress, socketErrorMessage } from './common.js';
+import { clip, createSerialQueue, describeAddress } from './common.js';
+import { curtailModeOf, firstRecord, firstStatus, LuxosStatusError, numberOf, type Reply, roundTrip, sessionIdOf } from './luxos-wire.js';
 
 export type LuxosDriverConfig = Extract<DriverConfig, { type: 'luxos' }>;
 
@@ -37,108 +40,19 @@ export interface LuxosContext {
   readonly readFile: (path: string) => Promise<string>;
 }
 
-/** Replies larger than this are refused (a full `stats` reply is a few KiB). */
-const MAX_REPLY_BYTES = 1 << 20;
 /** How long close() gives the best-effort `logoff`. */
 const LOGOFF_TIMEOUT_MS = 1000;
 
-type Reply = Record<string, unknown>;
-
-/** A STATUS E/F answer from the miner. */
-class LuxosStatusError extends DriverError {
-  constructor(
-    message: string,
-    readonly statusCode: number | null,
-    readonly statusMsg: string,
-  ) {
-    super('luxos', message);
-  }
-}
-
-/**
- * Sends one command on its own connection and resolves with the parsed reply (STATUS not checked here).
- * Rejects with a DriverError on timeout, refusal, a dropped connection or a reply that is not JSON.
- * `line` may hold the password (logon): it is written to the socket and nowhere else.
- */
-function roundTrip(host: string, port: number, line: string, timeoutMs: number, label: string, background = false): Promise<Reply> {
-  const where = describeAddress(host, port);
-  return new Promise<Reply>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let settled = false;
-    const socket = net.connect({ host, port });
-    const timer = setTimeout(() => fail(`${label}: timed out after ${timeoutMs} ms at ${where}`), timeoutMs);
-    if (background) {
-      socket.unref();
-      timer.unref();
-    }
-    function settle(): boolean {
-      if (settled) return false;
-      settled = true;
-      clearTimeout(timer);
-      socket.destroy();
-      return true;
-    }
-    function fail(message: string): void {
-      if (settle()) reject(new DriverError('luxos', message));
-    }
-    function complete(): void {
-      if (!settled) parse(Buffer.concat(chunks, size));
-    }
-    function parse(bytes: Buffer): void {
-      // cgminer terminates its reply with a NUL byte; some builds also pad with whitespace.
-      const text = bytes.toString('utf8').replace(/[\0\s]+$/, '');
-      if (text === '') return fail(`${label}: connection closed without a reply at ${where}`);
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch {
-        return fail(`${label}: reply from ${where} is not JSON`);
-      }
-      if (typeof value !== 'object' || value === null || Array.isArray(value))
-        return fail(`${label}: reply from ${where} is not a JSON object`);
-      if (settle()) resolve(value as Reply);
-    }
-    socket.on('connect', () => socket.write(line));
-    socket.on('data', (chunk: Buffer) => {
-      const nul = chunk.indexOf(0);
-      const part = nul >= 0 ? chunk.subarray(0, nul) : chunk;
-      chunks.push(part);
-      size += part.length;
-      if (size > MAX_REPLY_BYTES) return fail(`${label}: reply from ${where} exceeds ${MAX_REPLY_BYTES} bytes`);
-      if (nul >= 0) complete();
-    });
-    socket.on('end', complete);
-    socket.on('close', complete);
-    socket.on('error', (e) => fail(`${label}: ${socketErrorMessage(e, where)}`));
-  });
-}
-
-function firstStatus(reply: Reply): { status: string; code: number | null; msg: string } | null {
-  const list = reply.STATUS;
-  if (!Array.isArray(list) || list.length === 0 || typeof list[0] !== 'object' || list[0] === null) return null;
-  const s = list[0] as Record<string, unknown>;
-  return {
-    status: typeof s.STATUS === 'string' ? s.STATUS : '',
-    code: typeof s.Code === 'number' ? s.Code : null,
-    msg: typeof s.Msg === 'string' ? s.Msg : '',
-  };
-}
-
-function firstRecord(reply: Reply, key: string): Record<string, unknown> | null {
-  const list = reply[key];
-  return Array.isArray(list) && typeof list[0] === 'object' && list[0] !== null ? (list[0] as Record<string, unknown>) : null;
-}
-
-function numberOf(v: unknown): number | null {
-  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
-  return Number.isFinite(n) ? n : null;
-}
-
-/** An error Msg about the session (expired, unknown or invalid id): worth one fresh logon. */
+/** An error Msg about the session (expired, unknown or invalid id): worth getting a fresh one, once. */
 function isSessionError(e: LuxosStatusError): boolean {
   return /session/i.test(e.statusMsg) && !/another session/i.test(e.statusMsg);
 }
+
+/** A refusal that means the miner is already where the command would take it: done, not failed. */
+const ALREADY: Readonly<Record<'sleep' | 'wakeup', RegExp>> = {
+  sleep: /already (sleeping|asleep|in sleep|curtailed)/i,
+  wakeup: /already (active|awake|running|mining)/i,
+};
 
 /** Profile names go into a comma-separated parameter; LuxOS reads a bare 0–3 as a legacy board id. */
 function profileNameProblem(name: string): string | null {
@@ -147,13 +61,13 @@ function profileNameProblem(name: string): string | null {
   return null;
 }
 
-/** The miner's API as the control uses it: the session (logon, and once more when it expired) and the password behind it. */
+/** The miner's API as the control uses it: the session (found or logged on, and renewed once) and the password behind it. */
 interface LuxosApi {
   /** One command; rejects with LuxosStatusError on STATUS E/F. `label` names it in messages (never with parameters). */
   send(command: string, params: readonly string[], label: string): Promise<Reply>;
-  /** A command that needs the session: logs on if needed, and once more if the miner no longer knows the cached id. */
+  /** A command that needs the session: gets one if needed, and a fresh one once if the miner no longer knows the cached id. */
   privileged(command: string, args: readonly string[]): Promise<Reply>;
-  /** Frees the miner's single session for other tools; best effort, never keeps the process alive. */
+  /** Frees the miner's single session for other tools if hashgate opened it; best effort, never keeps the process alive. */
   logoff(): void;
 }
 
@@ -173,69 +87,96 @@ async function readPassword(config: LuxosDriverConfig, ctx: LuxosContext): Promi
   return value;
 }
 
+/** One command with its STATUS checked: E/F reject (the Msg scrubbed of the password), W is logged and passes. */
+function createSender(config: LuxosDriverConfig, ctx: LuxosContext, scrub: (text: string) => string): LuxosApi['send'] {
+  const { host, log } = ctx;
+  const where = describeAddress(host, config.port);
+  return async (command, params, label) => {
+    const request: { command: string; parameter?: string } = { command };
+    if (params.length > 0) request.parameter = params.join(',');
+    log.debug({ command: label }, 'luxos command');
+    const reply = await roundTrip(host, config.port, JSON.stringify(request), config.timeoutMs, label);
+    const status = firstStatus(reply);
+    if (status === null) throw new DriverError('luxos', `${label}: reply from ${where} has no STATUS`);
+    const code = status.code === null ? '' : ` (LuxOS code ${status.code})`;
+    if (status.status === 'E' || status.status === 'F') {
+      throw new LuxosStatusError(`${label}: ${clip(scrub(status.msg)) || 'error'}${code}`, status.code, scrub(status.msg));
+    }
+    if (status.status === 'W')
+      log.warn({ command: label, msg: clip(scrub(status.msg)), code: status.code }, 'luxos command answered with a warning');
+    return reply;
+  };
+}
+
 function createLuxosApi(config: LuxosDriverConfig, ctx: LuxosContext): LuxosApi {
   const { host, log } = ctx;
-  const { port, timeoutMs } = config;
-  const where = describeAddress(host, port);
+  const where = describeAddress(host, config.port);
   let session: string | null = null;
+  /** Whether hashgate opened the cached session (and so logs it off at close) or found it active. */
+  let owned = false;
   /** undefined = not loaded yet (read once, on first need); null = none configured. */
   let password: string | null | undefined;
 
   /** Removes the password from a text that came from the miner (a firmware could echo a parameter). */
-  function scrub(text: string): string {
-    return password ? text.split(password).join('[redacted]') : text;
-  }
-
-  async function send(command: string, params: readonly string[], label: string): Promise<Reply> {
-    const request: { command: string; parameter?: string } = { command };
-    if (params.length > 0) request.parameter = params.join(',');
-    log.debug({ command: label }, 'luxos command');
-    const reply = await roundTrip(host, port, JSON.stringify(request), timeoutMs, label);
-    const status = firstStatus(reply);
-    if (status === null) throw new DriverError('luxos', `${label}: reply from ${where} has no STATUS`);
-    if (status.status === 'E' || status.status === 'F') {
-      const msg = clip(scrub(status.msg)) || 'error';
-      const code = status.code === null ? '' : ` (LuxOS code ${status.code})`;
-      throw new LuxosStatusError(`${label}: ${msg}${code}`, status.code, scrub(status.msg));
-    }
-    return reply;
-  }
+  const scrub = (text: string): string => (password ? text.split(password).join('[redacted]') : text);
+  const send = createSender(config, ctx, scrub);
 
   async function logon(): Promise<string> {
-    password ??= await readPassword(config, ctx);
     // Documented logon takes no parameter; firmware with an API password set reads it as the parameter.
-    const reply = await send('logon', password === null ? [] : [password], 'logon');
-    const id = firstRecord(reply, 'SESSION')?.SessionID;
-    if (typeof id !== 'string' || id === '' || id.includes(','))
-      throw new DriverError('luxos', `logon: no usable SessionID in the reply from ${where}`);
-    session = id;
+    const id = sessionIdOf(await send('logon', password ? [password] : [], 'logon'));
+    if (id === null) throw new DriverError('luxos', `logon: no usable SessionID in the reply from ${where}`);
     log.debug('luxos session opened');
     return id;
   }
 
+  /** The active session if there is one (another tool's, or hashgate's own from before), else a new one. */
+  async function acquire(): Promise<string> {
+    password ??= await readPassword(config, ctx); // a settings problem fails before the rig is asked anything
+    let active: string | null = null;
+    try {
+      active = sessionIdOf(await send('session', [], 'session'));
+    } catch (e) {
+      if (!(e instanceof LuxosStatusError)) throw e; // a build without `session`: log on as before
+    }
+    owned = active === null;
+    session = active ?? (await logon());
+    if (!owned) log.debug('luxos: using the active session');
+    return session;
+  }
+
   async function privileged(command: string, args: readonly string[]): Promise<Reply> {
     const label = [command, ...args].join(' ');
-    const id = session ?? (await logon());
+    const id = session ?? (await acquire());
     try {
       return await send(command, [id, ...args], label);
     } catch (e) {
       if (!(e instanceof LuxosStatusError && isSessionError(e))) throw e;
     }
     session = null;
-    log.info({ command: label }, 'luxos session expired; logging on again');
-    return send(command, [await logon(), ...args], label);
+    log.info({ command: label }, 'luxos session no longer valid (expired or logged off); getting a fresh one');
+    return send(command, [await acquire(), ...args], label);
   }
 
   function logoff(): void {
-    const id = session;
+    const id = owned ? session : null;
     session = null;
-    if (id === null) return;
-    roundTrip(host, port, JSON.stringify({ command: 'logoff', parameter: id }), LOGOFF_TIMEOUT_MS, 'logoff', true).catch(() => {
+    if (id === null) return; // a session another tool opened is theirs to end
+    roundTrip(host, config.port, JSON.stringify({ command: 'logoff', parameter: id }), LOGOFF_TIMEOUT_MS, 'logoff', true).catch(() => {
       /* the session expires on its own after a minute */
     });
   }
 
   return { send, privileged, logoff };
+}
+
+/** `curtail sleep|wakeup`; a refusal saying the miner is already there counts as done. */
+async function curtailAction(api: LuxosApi, log: Logger, action: 'sleep' | 'wakeup'): Promise<void> {
+  try {
+    await api.privileged('curtail', [action]);
+  } catch (e) {
+    if (!(e instanceof LuxosStatusError && ALREADY[action].test(e.statusMsg))) throw e;
+    log.debug({ command: `curtail ${action}`, msg: clip(e.statusMsg) }, 'luxos: already in that state; taken as done');
+  }
 }
 
 /** The configured profile for exactly `watts` (watts → name, ascending), its name checked. */
@@ -254,22 +195,32 @@ function profileFor(profiles: readonly (readonly [number, string])[], watts: num
   return hit[1];
 }
 
-/** The rig's state from `summary` (hash rate) and `power` (watts, where the build has it), with what hashgate last commanded. */
+/** A read the firmware may lack (older LUXminer builds): null on a STATUS error, other failures thrown. */
+async function optionalRead(api: LuxosApi, command: string): Promise<Reply | null> {
+  try {
+    return await api.send(command, [], command);
+  } catch (e) {
+    if (e instanceof LuxosStatusError) return null;
+    throw e;
+  }
+}
+
+/**
+ * The rig's state from `summary` (hash rate), `power` (watts) and `config` (CurtailMode: the positive sign of
+ * sleep), with what hashgate last commanded. A 0 hash rate alone is not sleep: a booting rig reports it too.
+ */
 async function readLuxosState(api: LuxosApi, where: string, asleep: boolean | null, reducedTo: number | null): Promise<RigFirmwareState> {
   const summary = firstRecord(await api.send('summary', [], 'summary'), 'SUMMARY');
   const ghs = numberOf(summary?.['GHS 5s']) ?? numberOf(summary?.['GHS av']);
   if (ghs === null) throw new DriverError('luxos', `summary: reply from ${where} has no hash rate`);
-  let watts: number | null = null;
-  try {
-    watts = numberOf(firstRecord(await api.send('power', [], 'power'), 'POWER')?.Watts);
-  } catch (e) {
-    // Older LUXminer builds have no `power` command: the hash rate alone still tells whether it hashes.
-    if (!(e instanceof LuxosStatusError)) throw e;
-  }
-  const parts = [`${ghs} GH/s (5 s)`, watts === null ? 'power unknown' : `${watts} W`];
+  const power = await optionalRead(api, 'power');
+  const watts = power === null ? null : numberOf(firstRecord(power, 'POWER')?.Watts);
+  const config = await optionalRead(api, 'config');
+  const mode = config === null ? null : curtailModeOf(config);
+  const parts = [`${ghs} GH/s (5 s)`, watts === null ? 'power unknown' : `${watts} W`, `curtail mode ${mode ?? 'unknown'}`];
   if (asleep === true) parts.push('sleep commanded');
   if (reducedTo !== null) parts.push(`profile for ${reducedTo} W`);
-  return { hashing: ghs > 0, powerWatts: watts, detail: parts.join(', ') };
+  return { hashing: ghs > 0, asleep: mode === null ? null : /sleep/i.test(mode), powerWatts: watts, detail: parts.join(', ') };
 }
 
 export function createLuxosControl(config: LuxosDriverConfig, ctx: LuxosContext): RigControl {
@@ -299,7 +250,7 @@ export function createLuxosControl(config: LuxosDriverConfig, ctx: LuxosContext)
     curtail: () =>
       serial(async () => {
         guard();
-        await api.privileged('curtail', ['sleep']);
+        await curtailAction(api, ctx.log, 'sleep');
         asleep = true;
       }),
 
@@ -313,7 +264,7 @@ export function createLuxosControl(config: LuxosDriverConfig, ctx: LuxosContext)
           reducedTo = null;
         }
         if (asleep !== false) {
-          await api.privileged('curtail', ['wakeup']);
+          await curtailAction(api, ctx.log, 'wakeup');
           asleep = false;
         }
       }),
@@ -339,7 +290,7 @@ export function createLuxosControl(config: LuxosDriverConfig, ctx: LuxosContext)
         reducedTo = fullProfile !== null && watts < fullProfile[0] ? watts : null;
         // A power target means "run at this power": wake the boards if hashgate had put them to sleep.
         if (asleep === true) {
-          await api.privileged('curtail', ['wakeup']);
+          await curtailAction(api, ctx.log, 'wakeup');
           asleep = false;
         }
       });
