@@ -46,7 +46,7 @@ export const RIG_STATES = ['running', 'reduced', 'curtailed'] as const satisfies
 
 export const RIG_ALERTS = ['still-hashing', 'not-resumed', 'driver-error'] as const satisfies readonly RigAlert[];
 
-export const DRIVER_KINDS = ['luxos', 'esp-miner', 'stratum'] as const satisfies readonly DriverKind[];
+export const DRIVER_KINDS = ['luxos', 'esp-miner', 'antminer', 'whatsminer', 'stratum'] as const satisfies readonly DriverKind[];
 
 /** Compile-time check that a list names every member of its union (a new ThrottleMode must be added above). */
 type Covers<U, L extends readonly unknown[]> = [Exclude<U, L[number]>] extends [never] ? true : never;

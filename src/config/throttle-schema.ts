@@ -14,7 +14,7 @@ const HOUR = 60 * MINUTE;
 const MW = 1_000_000_000; // a gigawatt: the largest number of watts anything here may name
 
 export const STALE_MODES = ['hold', 'shed', 'release'] as const;
-export const DRIVER_KINDS = ['luxos', 'esp-miner', 'stratum'] as const;
+export const DRIVER_KINDS = ['luxos', 'esp-miner', 'antminer', 'whatsminer', 'stratum'] as const;
 
 export const THROTTLE_DEFAULTS = Object.freeze({
   enabled: false,
@@ -181,9 +181,44 @@ const DriverSchema = z.discriminatedUnion(
       },
       objectError,
     ),
+    z.strictObject(
+      {
+        type: z.literal('antminer'),
+        host: z.string().min(1).nullable().prefault(null),
+        /** The web CGI (digest auth) that reads and writes the work mode. */
+        webPort: int(1, 65535).prefault(80),
+        /** The cgminer-compatible API that reports the hash rate. */
+        apiPort: int(1, 65535).prefault(4028),
+        user: z.string().min(1).prefault('root'),
+        /** null with no passwordFile = the firmware default "root". */
+        password: z.string().nullable().prefault(null),
+        passwordFile: z.string().min(1).nullable().prefault(null),
+        /** The watts the rig draws in its low-power work mode (3), where the model has one; null = no power target. */
+        lowPowerWatts: num(1, MW).nullable().prefault(null),
+        timeoutMs: int(100, MINUTE, ' ms').prefault(5000),
+        /** set_miner_conf.cgi answers after the miner process restarts: ~21 s measured on an S19j Pro. */
+        writeTimeoutMs: int(100, 10 * MINUTE, ' ms').prefault(60_000),
+      },
+      objectError,
+    ),
+    z.strictObject(
+      {
+        type: z.literal('whatsminer'),
+        host: z.string().min(1).nullable().prefault(null),
+        /** null = the API's own port: 4028 for 2.x, 4433 for 3.x. */
+        port: int(1, 65535).nullable().prefault(null),
+        /** The admin password (the firmware default "admin" must be changed before writes work); or passwordFile. */
+        password: z.string().nullable().prefault(null),
+        passwordFile: z.string().min(1).nullable().prefault(null),
+        /** '2': TCP 4028, get_token and AES writes; '3': TCP 4433, framed JSON, salted token. 'auto' is not supported yet. */
+        apiVersion: z.enum(['2', '3'], { error: 'must be "2" or "3"' }).prefault('2'),
+        timeoutMs: int(100, MINUTE, ' ms').prefault(5000),
+      },
+      objectError,
+    ),
     z.strictObject({ type: z.literal('stratum') }, objectError),
   ],
-  { error: 'must be {"type": "luxos"|"esp-miner"|"stratum", …}' },
+  { error: 'must be {"type": "luxos"|"esp-miner"|"antminer"|"whatsminer"|"stratum", …}' },
 );
 export type DriverConfig = z.output<typeof DriverSchema>;
 

@@ -198,9 +198,14 @@ export function findRigEntry<E extends RigEntrySettings>(entries: readonly E[], 
 
 /**
  * The firmware power targets a driver can set, in watts, ascending: the integer keys of a `luxos`
- * driver's `profiles` below ratedWatts. Other drivers have none (full curtail only).
+ * driver's `profiles` below ratedWatts; an `antminer` driver's `lowPowerWatts` (its low-power work mode)
+ * when below ratedWatts. Other drivers have none (full curtail only).
  */
 export function powerTargetsOf(driver: RigDriverSettings, ratedWatts: number): number[] {
+  if (driver.type === 'antminer') {
+    const lpm = driver.lowPowerWatts;
+    return typeof lpm === 'number' && lpm < ratedWatts ? [lpm] : [];
+  }
   if (driver.type !== 'luxos' || driver.profiles === undefined) return [];
   return Object.keys(driver.profiles)
     .filter((k) => /^\d+$/.test(k))

@@ -10,10 +10,12 @@ import { type ErrorCode, HashgateError } from '../util/errors.js';
 // Inventory settings: what a rig entry says about a rig (docs/throttling.md § 2, `rigs[]`, `defaultRig`).
 // The throttle core owns these types; a validated config satisfies them, so the core never imports src/config.
 
-/** As much of a driver block as the core reads: its type, and LuxOS profiles (watts → name) for power targets. */
+/** As much of a driver block as the core reads: its type, and LuxOS profiles (watts → name) or the Antminer low-power watts for power targets. */
 export interface RigDriverSettings {
   readonly type: DriverKind;
   readonly profiles?: Readonly<Record<string, string>>;
+  /** antminer: the watts of the low-power work mode, where the model has one. */
+  readonly lowPowerWatts?: number | null;
 }
 
 /** A rig model: `defaultRig`, and the shared part of every `rigs[]` entry. */
@@ -67,7 +69,7 @@ export type RigPowerState =
 // ---------------------------------------------------------------------------
 // Drivers
 
-export type DriverKind = 'luxos' | 'esp-miner' | 'stratum';
+export type DriverKind = 'luxos' | 'esp-miner' | 'antminer' | 'whatsminer' | 'stratum';
 
 /** What a firmware API reports, where it can. */
 export interface RigFirmwareState {

@@ -30,7 +30,7 @@ export const ERROR_CODES = Object.freeze({
   HG_ERR_DRIVER_COMMAND:
     'A rig did not carry out a throttle command: its firmware API refused it, timed out, was unreachable or answered something hashgate cannot use.',
   HG_ERR_DRIVER_CONFIG:
-    'A rig driver cannot work as configured: no address (no `host` and the rig never connected), an unreadable or empty LuxOS `passwordFile`, or no profile.',
+    'A rig driver cannot work as configured: no address (no `host` and the rig never connected), an unreadable or empty `passwordFile`, or no profile; a Whatsminer that rejects the password or has its write API disabled.',
 });
 
 export type ErrorCode = keyof typeof ERROR_CODES;

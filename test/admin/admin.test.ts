@@ -6,7 +6,7 @@ import t from 'tap';
 import { createMetrics } from '../../src/admin/metrics.js';
 import { checkBearer, evaluateReadiness, loadAdminToken, startAdminServer } from '../../src/admin/server.js';
 import { buildStatus } from '../../src/admin/status.js';
-import { THROTTLE_MODES } from '../../src/admin/types.js';
+import { DRIVER_KINDS, THROTTLE_MODES } from '../../src/admin/types.js';
 import { createLogger } from '../../src/util/log.js';
 import {
   auth,
@@ -86,7 +86,7 @@ t.test('/metrics: parses, and every series carries the value from the source and
   t.equal(value(s, 'hashgate_pool_rtt_seconds_bucket', { le: '10' }), 2);
   t.equal(value(s, 'hashgate_driver_errors_total', { driver: 'luxos' }), 1);
   t.equal(value(s, 'hashgate_driver_errors_total', { driver: 'stratum' }), 0);
-  t.equal(find(s, 'hashgate_driver_errors_total').length, 3, 'unknown driver ignored');
+  t.equal(find(s, 'hashgate_driver_errors_total').length, DRIVER_KINDS.length, 'unknown driver ignored');
 
   t.equal(value(s, 'hashgate_upstream_up', { pool: 'stratum+tcp://pool.example:3333' }), 1);
   t.equal(value(s, 'hashgate_upstream_up', { pool: 'stratum+tcp://backup.example:443' }), 0, 'credentials stripped from the pool label');

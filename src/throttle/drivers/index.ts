@@ -4,6 +4,8 @@
  *
  *   luxos      cgminer-style JSON over TCP 4028: curtail sleep/wakeup, profileset
  *   esp-miner  AxeOS HTTP: POST /api/system/pause, /api/system/resume
+ *   antminer   stock Bitmain web CGI (digest auth): set_miner_conf work mode sleep/normal/low power; 4028 summary
+ *   whatsminer Whatsminer API 2.x, TCP 4028 + AES token writes: power_off/power_on, adjust_power_limit
  *   stratum    no firmware API: park/unpark through the daemon's StratumGate
  */
 
@@ -11,13 +13,17 @@ import { readFile as fsReadFile } from 'node:fs/promises';
 import type { DriverConfig } from '../../config/throttle-schema.js';
 import type { Logger } from '../../util/log.js';
 import { DriverError, type DriverKind, type RigControl, type StratumGate } from '../types.js';
+import { createAntminerControl } from './antminer.js';
 import { createEspMinerControl } from './esp-miner.js';
 import { createLuxosControl } from './luxos.js';
 import { createStratumControl } from './stratum.js';
+import { createWhatsminerControl } from './whatsminer.js';
 
+export { createAntminerControl } from './antminer.js';
 export { createEspMinerControl } from './esp-miner.js';
 export { createLuxosControl } from './luxos.js';
 export { createStratumControl } from './stratum.js';
+export { createWhatsminerControl } from './whatsminer.js';
 
 export interface DriverContext {
   /** The rig's id (its worker name), used by the stratum driver and in log fields. */
@@ -26,7 +32,7 @@ export interface DriverContext {
   readonly rigIp: string | null;
   readonly gate: StratumGate;
   readonly log: Logger;
-  /** Reads a secret file (luxos passwordFile); default fs.readFile as UTF-8. Injected by tests. */
+  /** Reads a secret file (luxos/antminer passwordFile); default fs.readFile as UTF-8. Injected by tests. */
   readonly readFile?: (path: string) => Promise<string>;
 }
 
@@ -59,6 +65,18 @@ export function createRigControl(config: DriverConfig, ctx: DriverContext): RigC
       });
     case 'esp-miner':
       return createEspMinerControl(config, { host: addressOf('esp-miner', config.host, ctx), log });
+    case 'antminer':
+      return createAntminerControl(config, {
+        host: addressOf('antminer', config.host, ctx),
+        log,
+        readFile: ctx.readFile ?? ((path) => fsReadFile(path, 'utf8')),
+      });
+    case 'whatsminer':
+      return createWhatsminerControl(config, {
+        host: addressOf('whatsminer', config.host, ctx),
+        log,
+        readFile: ctx.readFile ?? ((path) => fsReadFile(path, 'utf8')),
+      });
     default: {
       const unknown: never = config;
       throw new DriverError('stratum', `unknown driver ${JSON.stringify(unknown)}`, 'HG_ERR_DRIVER_CONFIG');

@@ -10,14 +10,10 @@
  *   the caller (luxos.ts, docs/drivers.md "Status W").
  */
 
-import net from 'node:net';
 import { DriverError } from '../types.js';
-import { describeAddress, socketErrorMessage } from './common.js';
+import { exchange, type Reply } from './cgminer-api.js';
 
-export type Reply = Record<string, unknown>;
-
-/** Replies larger than this are refused (a full `stats` reply is a few KiB). */
-const MAX_REPLY_BYTES = 1 << 20;
+export type { Reply } from './cgminer-api.js';
 
 /** A STATUS E/F answer from the miner; `statusMsg` is the firmware's Msg, already scrubbed of the password. */
 export class LuxosStatusError extends DriverError {
@@ -30,63 +26,9 @@ export class LuxosStatusError extends DriverError {
   }
 }
 
-/**
- * Sends one command on its own connection and resolves with the parsed reply (STATUS not checked here).
- * Rejects with a DriverError on timeout, refusal, a dropped connection or a reply that is not JSON.
- * `line` may hold the password (logon): it is written to the socket and nowhere else.
- */
+/** Sends one command on its own connection (./cgminer-api.ts) and resolves with the parsed reply (STATUS not checked here). */
 export function roundTrip(host: string, port: number, line: string, timeoutMs: number, label: string, background = false): Promise<Reply> {
-  const where = describeAddress(host, port);
-  return new Promise<Reply>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let settled = false;
-    const socket = net.connect({ host, port });
-    const timer = setTimeout(() => fail(`${label}: timed out after ${timeoutMs} ms at ${where}`), timeoutMs);
-    if (background) {
-      socket.unref();
-      timer.unref();
-    }
-    function settle(): boolean {
-      if (settled) return false;
-      settled = true;
-      clearTimeout(timer);
-      socket.destroy();
-      return true;
-    }
-    function fail(message: string): void {
-      if (settle()) reject(new DriverError('luxos', message));
-    }
-    function complete(): void {
-      if (!settled) parse(Buffer.concat(chunks, size));
-    }
-    function parse(bytes: Buffer): void {
-      // cgminer terminates its reply with a NUL byte; some builds also pad with whitespace.
-      const text = bytes.toString('utf8').replace(/[\0\s]+$/, '');
-      if (text === '') return fail(`${label}: connection closed without a reply at ${where}`);
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch {
-        return fail(`${label}: reply from ${where} is not JSON`);
-      }
-      if (typeof value !== 'object' || value === null || Array.isArray(value))
-        return fail(`${label}: reply from ${where} is not a JSON object`);
-      if (settle()) resolve(value as Reply);
-    }
-    socket.on('connect', () => socket.write(line));
-    socket.on('data', (chunk: Buffer) => {
-      const nul = chunk.indexOf(0);
-      const part = nul >= 0 ? chunk.subarray(0, nul) : chunk;
-      chunks.push(part);
-      size += part.length;
-      if (size > MAX_REPLY_BYTES) return fail(`${label}: reply from ${where} exceeds ${MAX_REPLY_BYTES} bytes`);
-      if (nul >= 0) complete();
-    });
-    socket.on('end', complete);
-    socket.on('close', complete);
-    socket.on('error', (e) => fail(`${label}: ${socketErrorMessage(e, where)}`));
-  });
+  return exchange(host, port, line, { kind: 'luxos', label, timeoutMs, background });
 }
 
 export function firstStatus(reply: Reply): { status: string; code: number | null; msg: string } | null {
