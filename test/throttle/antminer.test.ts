@@ -70,7 +70,19 @@ async function driverError(p: Promise<unknown>): Promise<DriverError> {
   return e;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Resolves once the sim's miner process is back after a mode change (its onChange event), bounded. */
+function restarted(sim: { readonly state: AntminerSimState; onChange(fn: (s: AntminerSimState) => void): () => void }): Promise<void> {
+  if (!sim.state.restarting) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => (off(), reject(new Error('timed out waiting for the sim to finish restarting'))), 10_000);
+    const off = sim.onChange((s) => {
+      if (s.restarting) return;
+      clearTimeout(timer);
+      off();
+      resolve();
+    });
+  });
+}
 
 t.test('antminer: curtail writes sleep, resume writes normal, each read back; the miner restarts in between', async (t) => {
   const changes: AntminerSimState[] = [];
@@ -95,7 +107,7 @@ t.test('antminer: curtail writes sleep, resume writes normal, each read back; th
   const restarting = await control.readState!();
   t.match(restarting, { hashing: false, asleep: false }, 'the API closed while bmminer restarts is not sleep');
   t.match(restarting.detail, /API: summary: connection closed without a reply/);
-  await sleep(80);
+  await restarted(sim);
   t.match(await control.readState!(), { hashing: true, asleep: false });
   t.ok(changes.some((s) => s.workMode === '1') && changes.at(-1)!.workMode === '0');
   t.notMatch(logText(), SECRET);
@@ -107,7 +119,7 @@ t.test('antminer: the power target is the low-power work mode, and only where co
   t.equal(control.supportsPowerTarget, true);
   await control.setPowerTarget!(2500);
   t.match(sim.state, { workMode: '3' });
-  await sleep(80);
+  await restarted(sim);
   t.match(await control.readState!(), { hashing: true, asleep: false, detail: /82500 GH\/s, work mode low power/ });
   await control.resume();
   t.equal(sim.state.workMode, '0');
@@ -137,7 +149,7 @@ t.test('antminer: a booting rig (0 GH/s, normal mode) is not asleep; the sleep s
   const asleep = await antminer(t, { workMode: '1', ghsAsString: true });
   t.match(await asleep.control.readState!(), { hashing: false, asleep: true });
   await asleep.control.resume();
-  await sleep(80);
+  await restarted(asleep.sim);
   t.match(await asleep.control.readState!(), { hashing: true, detail: /^110000 GH\/s/ }, 'GHS 5s as a string');
 });
 
