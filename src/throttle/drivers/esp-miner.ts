@@ -15,11 +15,11 @@
  * outside private address ranges. No authentication exists.
  */
 
-import http from 'node:http';
 import type { DriverConfig } from '../../config/throttle-schema.js';
 import type { Logger } from '../../util/log.js';
 import { DriverError, type RigControl, type RigFirmwareState } from '../types.js';
-import { clip, createSerialQueue, describeAddress, socketErrorMessage } from './common.js';
+import { clip, createSerialQueue, describeAddress } from './common.js';
+import { httpExchange } from './http-exchange.js';
 
 export type EspMinerDriverConfig = Extract<DriverConfig, { type: 'esp-miner' }>;
 
@@ -43,49 +43,7 @@ interface HttpResult {
 }
 
 function request(host: string, port: number, method: 'GET' | 'POST', path: string, timeoutMs: number): Promise<HttpResult> {
-  const where = describeAddress(host, port);
-  const label = `${method} ${path}`;
-  return new Promise<HttpResult>((resolve, reject) => {
-    let settled = false;
-    const timer = setTimeout(() => fail(`${label}: timed out after ${timeoutMs} ms at ${where}`), timeoutMs);
-    // agent: false + Connection: close — one short connection per command; the ESP32 has few sockets.
-    const req = http.request({
-      host,
-      port,
-      method,
-      path,
-      agent: false,
-      headers: { accept: 'application/json', connection: 'close', 'content-length': '0' },
-    });
-    function fail(message: string): void {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      req.destroy();
-      reject(new DriverError('esp-miner', message));
-    }
-    req.on('error', (e) => fail(`${label}: ${socketErrorMessage(e, where)}`));
-    req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > MAX_BODY_BYTES) return fail(`${label}: answer from ${where} exceeds ${MAX_BODY_BYTES} bytes`);
-        chunks.push(chunk);
-      });
-      res.on('error', (e) => fail(`${label}: ${socketErrorMessage(e, where)}`));
-      res.on('close', () => {
-        if (!res.complete) fail(`${label}: ${where} closed the connection mid-answer`);
-      });
-      res.on('end', () => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
-      });
-    });
-    req.end();
-  });
+  return httpExchange({ driver: 'esp-miner', host, port, method, path, timeoutMs, maxBodyBytes: MAX_BODY_BYTES });
 }
 
 function numberOf(v: unknown): number | null {

@@ -7,9 +7,9 @@
  */
 
 import { createHash, randomBytes } from 'node:crypto';
-import http from 'node:http';
 import { DriverError, type DriverKind } from '../types.js';
-import { describeAddress, socketErrorMessage } from './common.js';
+import { describeAddress } from './common.js';
+import { httpExchange } from './http-exchange.js';
 
 export interface DigestRequest {
   readonly driver: DriverKind;
@@ -66,52 +66,11 @@ export function buildDigestAuthorization(
   return `Digest ${fields.join(', ')}`;
 }
 
-function once(r: DigestRequest, authorization: string | null): Promise<HttpResult> {
-  const where = describeAddress(r.host, r.port);
-  const label = `${r.method} ${r.path}`;
-  return new Promise<HttpResult>((resolve, reject) => {
-    let settled = false;
-    const timer = setTimeout(() => fail(`${label}: timed out after ${r.timeoutMs} ms at ${where}`), r.timeoutMs);
-    const body = r.body ?? '';
-    const headers: Record<string, string | number> = {
-      accept: 'application/json',
-      connection: 'close',
-      'content-length': Buffer.byteLength(body),
-      ...(r.method === 'POST' ? { 'content-type': 'application/json' } : {}),
-      ...(authorization ? { authorization } : {}),
-    };
-    const req = http.request({ host: r.host, port: r.port, method: r.method, path: r.path, agent: false, headers });
-    function fail(message: string): void {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      req.destroy();
-      reject(new DriverError(r.driver, message));
-    }
-    req.on('error', (e) => fail(`${label}: ${socketErrorMessage(e, where)}`));
-    req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > MAX_BODY_BYTES) return fail(`${label}: answer from ${where} exceeds ${MAX_BODY_BYTES} bytes`);
-        chunks.push(chunk);
-      });
-      res.on('error', () => fail(`${label}: ${where} closed the connection mid-answer`));
-      res.on('close', () => {
-        if (!res.complete) fail(`${label}: ${where} closed the connection mid-answer`);
-      });
-      res.on('end', () => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        const wa = res.headers['www-authenticate'];
-        const challenge = (Array.isArray(wa) ? wa.find((h) => /^Digest\s/i.test(h)) : wa) ?? null;
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), challenge });
-      });
-    });
-    req.end(body);
-  });
+async function once(r: DigestRequest, authorization: string | null): Promise<HttpResult> {
+  const res = await httpExchange({ ...r, authorization, maxBodyBytes: MAX_BODY_BYTES });
+  const wa = res.headers['www-authenticate'];
+  const challenge = (Array.isArray(wa) ? wa.find((h) => /^Digest\s/i.test(h)) : wa) ?? null;
+  return { status: res.status, body: res.body, challenge };
 }
 
 /** Sends r, answering one digest challenge. Resolves with the final answer (any status but 401). */
