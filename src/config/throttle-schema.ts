@@ -154,6 +154,19 @@ export function parseCidr(text: string): { readonly address: string; readonly pr
   return { address: addr, prefix, family: family as 4 | 6 };
 }
 
+/** How long the driver's commands take to show on the rig (src/throttle/drivers/timing.ts); null = the driver's default. */
+const settle = () =>
+  z
+    .strictObject(
+      {
+        curtailMs: int(0, HOUR, ' ms').nullable().prefault(null),
+        resumeMs: int(0, HOUR, ' ms').nullable().prefault(null),
+        powerMs: int(0, HOUR, ' ms').nullable().prefault(null),
+      },
+      objectError,
+    )
+    .prefault({});
+
 const DriverSchema = z.discriminatedUnion(
   'type',
   [
@@ -169,6 +182,7 @@ const DriverSchema = z.discriminatedUnion(
         /** LuxOS profile name per power target in watts, e.g. {"2800": "2800W", "3100": "3100W"}. */
         profiles: z.record(z.string().regex(/^\d+$/, 'keys must be watts (integers)'), z.string().min(1)).prefault({}),
         timeoutMs: int(100, MINUTE, ' ms').prefault(3000),
+        settle: settle(),
       },
       objectError,
     ),
@@ -178,6 +192,7 @@ const DriverSchema = z.discriminatedUnion(
         host: z.string().min(1).nullable().prefault(null),
         port: int(1, 65535).prefault(80),
         timeoutMs: int(100, MINUTE, ' ms').prefault(3000),
+        settle: settle(),
       },
       objectError,
     ),
@@ -198,6 +213,7 @@ const DriverSchema = z.discriminatedUnion(
         timeoutMs: int(100, MINUTE, ' ms').prefault(5000),
         /** set_miner_conf.cgi answers after the miner process restarts: ~21 s measured on an S19j Pro. */
         writeTimeoutMs: int(100, 10 * MINUTE, ' ms').prefault(60_000),
+        settle: settle(),
       },
       objectError,
     ),
@@ -213,6 +229,7 @@ const DriverSchema = z.discriminatedUnion(
         /** '2': TCP 4028, get_token and AES writes; '3': TCP 4433, framed JSON, salted token. 'auto' is not supported yet. */
         apiVersion: z.enum(['2', '3'], { error: 'must be "2" or "3"' }).prefault('2'),
         timeoutMs: int(100, MINUTE, ' ms').prefault(5000),
+        settle: settle(),
       },
       objectError,
     ),

@@ -80,8 +80,36 @@ export interface RigFirmwareState {
    * true = asleep, false = not asleep, null = the firmware does not say (an older build).
    */
   readonly asleep: boolean | null;
+  /** The hash rate the firmware reports now, in TH/s; null when it could not be read. */
+  readonly hashrateThs: number | null;
   readonly powerWatts: number | null;
+  /** The firmware's own version text (e.g. LuxOS `version` Miner, AxeOS `version`), null when not reported. */
+  readonly firmware: string | null;
   readonly detail: string;
+}
+
+/** A power target the firmware lists itself (a LuxOS profile): its watts, and the hash rate it gives where the firmware says. */
+export interface FirmwarePowerTarget {
+  readonly watts: number;
+  /** TH/s at this target, as the firmware reports it; null when it does not. */
+  readonly ths: number | null;
+  /** The firmware's name for it (the LuxOS profile name), for logs and the driver's own use. */
+  readonly name: string;
+}
+
+/**
+ * How long a driver's accepted command takes to show on the rig (docs/drivers.md "Timing"). The controller keeps
+ * the rig out of planning for that long after the firmware answered (its in-flight window: no new command while the
+ * rig boots or ramps) and adds it to the verification windows (verify.afterCurtailMs / afterResumeMs count from the
+ * end of it).
+ */
+export interface DriverTiming {
+  /** After an accepted curtail: until the hashboards stop (Whatsminer power_off answers before they do). */
+  readonly curtailSettleMs: number;
+  /** After an accepted resume: until the rig hashes again (miner process start, board init, frequency ramp). */
+  readonly resumeSettleMs: number;
+  /** After an accepted power target: until the new level holds (Whatsminer adjust_power_limit reboots). */
+  readonly powerSettleMs: number;
 }
 
 /**
@@ -103,6 +131,13 @@ export interface RigControl {
   setPowerTarget?(watts: number): Promise<void>;
   resume(): Promise<void>;
   readState?(): Promise<RigFirmwareState>;
+  /**
+   * The power targets the firmware lists (LuxOS `profiles`), read once when the channel is made; the inventory's
+   * configured targets override them watt for watt. Absent: the configured targets only.
+   */
+  readPowerTargets?(): Promise<readonly FirmwarePowerTarget[]>;
+  /** How long commands take to show on the rig; absent = at once (the stratum driver, test fakes). */
+  readonly timing?: DriverTiming;
   /** Releases sockets/timers. */
   close(): void;
 }

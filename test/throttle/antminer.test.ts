@@ -33,6 +33,7 @@ function config(webPort: number, apiPort: number, over: Partial<AntminerConfig> 
     lowPowerWatts: 2500,
     timeoutMs: 2000,
     writeTimeoutMs: 2000,
+    settle: { curtailMs: null, resumeMs: null, powerMs: null },
     ...over,
   };
 }
@@ -264,6 +265,7 @@ t.test('antminer: the config block has its defaults and refuses bad values', asy
     lowPowerWatts: null,
     timeoutMs: 5000,
     writeTimeoutMs: 60_000,
+    settle: { curtailMs: null, resumeMs: null, powerMs: null },
   });
   t.throws(() =>
     buildConfig({

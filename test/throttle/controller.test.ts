@@ -573,7 +573,7 @@ t.test(
 );
 
 t.test('a rig its firmware reports asleep at start-up is taken as curtailed, and resumed when the budget allows', async (t) => {
-  const h = harness(t, { behaviour: { a: { firmware: { hashing: false, asleep: true, powerWatts: 20, detail: '0 GH/s' } } } });
+  const h = harness(t, { behaviour: { a: { firmware: { hashing: false, asleep: true, hashrateThs: 0, powerWatts: 20, firmware: null, detail: '0 GH/s' } } } });
   h.fleet.connect('a');
   h.source.depth = 30;
   await h.step(); // makes the control channel and asks the firmware; the rig sits out until it answers
@@ -588,8 +588,8 @@ t.test('a rig its firmware reports asleep at start-up is taken as curtailed, and
 
 t.test('a booting rig (0 GH/s, but no sign of sleep from its firmware) is not taken as curtailed: its watts stay counted', async (t) => {
   // Issue 11: a rig in its first seconds reports 0 GH/s. Taken as curtailed, it drew full power outside the budget.
-  const booting = { hashing: false, asleep: false, powerWatts: 1000, detail: '0 GH/s, curtail mode None' };
-  const silent = { hashing: false, asleep: null, powerWatts: null, detail: '0 GH/s, curtail mode unknown' };
+  const booting = { hashing: false, asleep: false, hashrateThs: 0, powerWatts: 1000, firmware: null, detail: '0 GH/s, curtail mode None' };
+  const silent = { hashing: false, asleep: null, hashrateThs: null, powerWatts: null, firmware: null, detail: '0 GH/s, curtail mode unknown' };
   const h = harness(t, { behaviour: { a: { firmware: booting }, b: { firmware: silent } } });
   h.fleet.connect('a', 'b');
   h.source.depth = 0;

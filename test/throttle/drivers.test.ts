@@ -49,6 +49,7 @@ function luxosConfig(port: number, over: Partial<LuxosConfig> = {}): LuxosConfig
     passwordFile: null,
     profiles: { '2400': '2400W', '2800': '2800W', '3250': 'default' },
     timeoutMs: 2000,
+    settle: { curtailMs: null, resumeMs: null, powerMs: null },
     ...over,
   };
 }
@@ -70,7 +71,7 @@ async function luxos(t: Tap, simOptions: LuxosSimOptions = {}, over: Partial<Lux
 }
 
 function espConfig(port: number, over: Partial<EspConfig> = {}): EspConfig {
-  return { type: 'esp-miner', host: '127.0.0.1', port, timeoutMs: 2000, ...over };
+  return { type: 'esp-miner', host: '127.0.0.1', port, timeoutMs: 2000, settle: { curtailMs: null, resumeMs: null, powerMs: null }, ...over };
 }
 
 async function espMiner(t: Tap, simOptions: EspMinerSimOptions = {}, over: Partial<EspConfig> = {}) {

@@ -31,7 +31,7 @@ function capturedLog() {
 }
 
 function config(port: number, over: Partial<WhatsminerConfig> = {}): WhatsminerConfig {
-  return { type: 'whatsminer', host: '127.0.0.1', port, password: SECRET, passwordFile: null, apiVersion: '2', timeoutMs: 2000, ...over };
+  return { type: 'whatsminer', host: '127.0.0.1', port, password: SECRET, passwordFile: null, apiVersion: '2', timeoutMs: 2000, settle: { curtailMs: null, resumeMs: null, powerMs: null }, ...over };
 }
 
 async function rig(
@@ -275,6 +275,7 @@ t.test('config: defaults, apiVersion "2" | "3", the password redacted', async (t
     passwordFile: null,
     apiVersion: '2',
     timeoutMs: 5000,
+    settle: { curtailMs: null, resumeMs: null, powerMs: null },
   });
   t.equal((build({ type: 'whatsminer', apiVersion: '3' }).defaultRig.driver as WhatsminerConfig).apiVersion, '3');
   t.throws(() => build({ type: 'whatsminer', apiVersion: 'auto' }), /must be "2" or "3"/);

@@ -27,6 +27,7 @@ import { DriverError, type RigControl, type RigFirmwareState } from '../types.js
 import { exchange } from './cgminer-api.js';
 import { clip, createSerialQueue, describeAddress } from './common.js';
 import { digestRequest } from './http-digest.js';
+import { driverTiming } from './timing.js';
 
 export type AntminerDriverConfig = Extract<DriverConfig, { type: 'antminer' }>;
 
@@ -170,7 +171,9 @@ export function createAntminerControl(config: AntminerDriverConfig, ctx: Antmine
     return {
       hashing: ghs !== null && ghs > 0,
       asleep,
+      hashrateThs: ghs === null ? null : ghs / 1000,
       powerWatts: null,
+      firmware: null,
       detail: `${ghs === null ? 'hash rate unknown' : `${Math.round(ghs * 10) / 10} GH/s`}, ${modeText}${apiNote}`,
     };
   }
@@ -179,6 +182,7 @@ export function createAntminerControl(config: AntminerDriverConfig, ctx: Antmine
     kind: 'antminer',
     supportsPowerTarget: config.lowPowerWatts !== null,
     keepsSession: true,
+    timing: driverTiming('antminer', config.settle),
     curtail: () => serial(() => writeWorkMode(cgi, web, log, '1')),
     resume: () => serial(() => writeWorkMode(cgi, web, log, '0')),
     readState: () => serial(readState),

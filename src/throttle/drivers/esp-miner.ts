@@ -20,6 +20,7 @@ import type { Logger } from '../../util/log.js';
 import { DriverError, type RigControl, type RigFirmwareState } from '../types.js';
 import { clip, createSerialQueue, describeAddress } from './common.js';
 import { httpExchange } from './http-exchange.js';
+import { driverTiming } from './timing.js';
 
 export type EspMinerDriverConfig = Extract<DriverConfig, { type: 'esp-miner' }>;
 
@@ -71,6 +72,7 @@ export function createEspMinerControl(config: EspMinerDriverConfig, ctx: EspMine
     kind: 'esp-miner',
     supportsPowerTarget: false,
     keepsSession: true,
+    timing: driverTiming('esp-miner', config.settle),
     curtail: () => serial(async () => void (await call('POST', '/api/system/pause'))),
     resume: () => serial(async () => void (await call('POST', '/api/system/resume'))),
     readState: () =>
@@ -93,7 +95,9 @@ export function createEspMinerControl(config: EspMinerDriverConfig, ctx: EspMine
         return {
           hashing: ghs > 0,
           asleep: paused,
+          hashrateThs: ghs / 1000,
           powerWatts: watts,
+          firmware: typeof fields.version === 'string' ? clip(fields.version, 64) : null,
           detail: `${Math.round(ghs * 10) / 10} GH/s, ${watts === null ? 'power unknown' : `${Math.round(watts * 10) / 10} W`}, ${pausedText}`,
         };
       }),

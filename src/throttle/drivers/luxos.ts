@@ -29,6 +29,7 @@ import type { Logger } from '../../util/log.js';
 import { DriverError, type RigControl, type RigFirmwareState } from '../types.js';
 import { clip, createSerialQueue, describeAddress } from './common.js';
 import { curtailModeOf, firstRecord, firstStatus, LuxosStatusError, numberOf, type Reply, roundTrip, sessionIdOf } from './luxos-wire.js';
+import { driverTiming } from './timing.js';
 
 export type LuxosDriverConfig = Extract<DriverConfig, { type: 'luxos' }>;
 
@@ -220,7 +221,14 @@ async function readLuxosState(api: LuxosApi, where: string, asleep: boolean | nu
   const parts = [`${ghs} GH/s (5 s)`, watts === null ? 'power unknown' : `${watts} W`, `curtail mode ${mode ?? 'unknown'}`];
   if (asleep === true) parts.push('sleep commanded');
   if (reducedTo !== null) parts.push(`profile for ${reducedTo} W`);
-  return { hashing: ghs > 0, asleep: mode === null ? null : /sleep/i.test(mode), powerWatts: watts, detail: parts.join(', ') };
+  return {
+    hashing: ghs > 0,
+    asleep: mode === null ? null : /sleep/i.test(mode),
+    hashrateThs: ghs / 1000,
+    powerWatts: watts,
+    firmware: null,
+    detail: parts.join(', '),
+  };
 }
 
 export function createLuxosControl(config: LuxosDriverConfig, ctx: LuxosContext): RigControl {
@@ -246,6 +254,7 @@ export function createLuxosControl(config: LuxosDriverConfig, ctx: LuxosContext)
     kind: 'luxos',
     supportsPowerTarget: profiles.length > 0,
     keepsSession: true,
+    timing: driverTiming('luxos', config.settle),
 
     curtail: () =>
       serial(async () => {

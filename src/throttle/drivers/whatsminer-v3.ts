@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import net from 'node:net';
 import type { Logger } from '../../util/log.js';
-import { DriverError, type RigControl, type RigFirmwareState } from '../types.js';
+import { type DriverTiming, DriverError, type RigControl, type RigFirmwareState } from '../types.js';
 import { parseReply } from './cgminer-api.js';
 import { clip, createSerialQueue, describeAddress, socketErrorMessage } from './common.js';
 import { numberOf, type Reply } from './whatsminer-wire.js';
@@ -75,6 +75,7 @@ export interface WhatsminerV3Settings {
   readonly log: Logger;
   readonly password: () => Promise<string>;
   readonly now: () => number;
+  readonly timing: DriverTiming;
 }
 
 export function createWhatsminerV3Control(s: WhatsminerV3Settings): RigControl {
@@ -125,6 +126,7 @@ export function createWhatsminerV3Control(s: WhatsminerV3Settings): RigControl {
     kind: 'whatsminer',
     supportsPowerTarget: true,
     keepsSession: true,
+    timing: s.timing,
     curtail: () => run(() => write('set.miner.service', 'stop')),
     resume: () => run(() => write('set.miner.service', 'start')),
     setPowerTarget: (watts: number) =>
@@ -141,7 +143,7 @@ export function createWhatsminerV3Control(s: WhatsminerV3Settings): RigControl {
         if (ths === null) throw new DriverError('whatsminer', `get.miner.status: reply from ${where} has no hash rate`);
         const watts = numberOf(summary?.['power-realtime']);
         const detail = `${ths.toFixed(2)} TH/s, ${watts === null ? 'power unknown' : `${watts} W`}, service state unknown (API 3.x)`;
-        return { hashing: ths > 0, asleep: null, powerWatts: watts, detail };
+        return { hashing: ths > 0, asleep: null, hashrateThs: ths, powerWatts: watts, firmware: null, detail };
       }),
     close: () => {
       closed = true;

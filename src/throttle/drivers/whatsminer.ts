@@ -31,6 +31,7 @@ import {
   statusOf,
   type WhatsminerToken,
 } from './whatsminer-wire.js';
+import { driverTiming, type SettleSettings } from './timing.js';
 import { createWhatsminerV3Control } from './whatsminer-v3.js';
 
 /** The `whatsminer` driver block as validated (src/config/throttle-schema.ts). */
@@ -43,6 +44,7 @@ export interface WhatsminerDriverConfig {
   readonly passwordFile: string | null;
   readonly apiVersion: '2' | '3';
   readonly timeoutMs: number;
+  readonly settle: SettleSettings;
 }
 
 export interface WhatsminerContext {
@@ -202,7 +204,7 @@ async function readWhatsminerState(api: WhatsminerApi, where: string): Promise<R
     limit === null ? 'power limit unknown' : `limit ${limit} W`,
     `mineroff ${asleep === null ? 'unknown' : String(asleep)}`,
   ];
-  return { hashing: mhs > 0, asleep, powerWatts: watts, detail: parts.join(', ') };
+  return { hashing: mhs > 0, asleep, hashrateThs: mhs / 1e6, powerWatts: watts, firmware: null, detail: parts.join(', ') };
 }
 
 export function createWhatsminerControl(config: WhatsminerDriverConfig, ctx: WhatsminerContext, now: () => number = Date.now): RigControl {
@@ -215,6 +217,7 @@ export function createWhatsminerControl(config: WhatsminerDriverConfig, ctx: Wha
       log: ctx.log,
       password: async () => (password ??= await readPassword(config, ctx)),
       now,
+      timing: driverTiming('whatsminer', config.settle),
     });
   }
   const where = describeAddress(ctx.host, config.port ?? 4028);
@@ -235,6 +238,7 @@ export function createWhatsminerControl(config: WhatsminerDriverConfig, ctx: Wha
     kind: 'whatsminer',
     supportsPowerTarget: true,
     keepsSession: true,
+    timing: driverTiming('whatsminer', config.settle),
     curtail: () =>
       serial(async () => {
         guard();
