@@ -8,7 +8,11 @@
  *   A new channel with a firmware read asks once whether the rig is asleep
  *   (hashgate restarted while it was curtailed) and takes it as curtailed
  *   only on the firmware's own sign of sleep, never on a 0 hash rate alone
- *   (a booting rig reports 0 too).
+ *   (a booting rig reports 0 too). A firmware that lists its own power
+ *   targets (LuxOS profiles) is asked for them then too (./power-targets.ts).
+ * - Timing per driver (RigControl.timing): after the firmware accepted a
+ *   command the rig sits out of planning for the command's settle time (it
+ *   stops, boots or ramps meanwhile), and verification counts from the answer.
  * - A decision is applied optimistically: the rig's new state at once (so the
  *   next tick does not pick more rigs for the same watts), busy until the
  *   driver answers. Success publishes the decision event; failure puts the
@@ -19,6 +23,7 @@
 
 import type { Logger } from '../util/log.js';
 import type { Clock } from '../util/clock.js';
+import { mergePowerTargets } from './power-targets.js';
 import type { RigRecord } from './rigs.js';
 import {
   type Decision,
@@ -26,6 +31,7 @@ import {
   type Fleet,
   type RigAlert,
   type RigControl,
+  type RigFirmwareState,
   type RigPowerState,
   type RigSpec,
   type ThrottleEvent,
@@ -74,6 +80,13 @@ function commandFor(d: Decision, r: RigRecord, control: RigControl, now: number)
 
 const errorMessage = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
+/** How long the rig takes to show an accepted command (its driver's timing; none when the driver does not say). */
+function settleMs(control: RigControl, action: Decision['action']): number {
+  const t = control.timing;
+  if (t === undefined) return 0;
+  return action === 'curtail' ? t.curtailSettleMs : action === 'resume' ? t.resumeSettleMs : t.powerSettleMs;
+}
+
 export class Actuator {
   readonly #o: ActuatorOptions;
   /** Driver commands and firmware reads in flight, for idle(). */
@@ -97,7 +110,7 @@ export class Actuator {
     if (r.control !== null || r.controlError !== null) return r.control;
     try {
       r.control = this.#o.createControl({ ...r.spec, ip: r.ip });
-      this.#adoptFirmwareState(r, r.control);
+      this.#startupRead(r, r.control);
     } catch (e) {
       r.controlError = errorMessage(e);
       const code = e instanceof DriverError ? e.code : 'HG_ERR_DRIVER_CONFIG';
@@ -117,8 +130,6 @@ export class Actuator {
     r.busy = true;
     r.reason = d.reason;
     this.decisions++;
-    if (d.action === 'resume') r.resumedAt = now;
-    else if (d.action === 'curtail') r.curtailedAt = now; // a reduced rig still hashes: verification counts from the full curtail
     this.#o.log.info(
       { rig: d.rig, action: d.action, watts: command.watts, driver: control.kind, reason: d.reason },
       'sending throttle command',
@@ -140,12 +151,18 @@ export class Actuator {
 
   #done(r: RigRecord, control: RigControl, d: Decision, watts: number): void {
     r.busy = false;
+    const now = this.#o.clock.now();
+    // Verification counts from the firmware's answer (an Antminer answers a config write only after ~21 s). A reduced
+    // rig still hashes: only a full curtail is checked for shares.
+    if (d.action === 'resume') r.resumedAt = now;
+    else if (d.action === 'curtail') r.curtailedAt = now;
+    r.settleUntil = now + settleMs(control, d.action);
     if (r.failures > 0) this.#o.log.info({ rig: d.rig, action: d.action }, 'driver command succeeded again');
     r.failures = 0;
     r.retryAt = 0;
     if (r.alert === 'driver-error') r.alert = null;
     if (d.action === 'resume' && control.keepsSession) this.#o.fleet.refreshWork(d.rig);
-    this.#o.emit({ type: d.action, rig: d.rig, watts, reason: d.reason, at: this.#o.clock.now() });
+    this.#o.emit({ type: d.action, rig: d.rig, watts, reason: d.reason, at: now });
   }
 
   #failed(r: RigRecord, control: RigControl, d: Decision, before: RigPowerState, e: unknown): void {
@@ -173,25 +190,48 @@ export class Actuator {
    * "Sleep", AxeOS miningPaused): a rig in its first seconds hashes nothing either, and taking it as curtailed
    * would leave its full draw out of the budget (docs/throttling.md "hashgate restarts").
    */
-  #adoptFirmwareState(r: RigRecord, control: RigControl): void {
-    if (control.readState === undefined) return;
+  #startupRead(r: RigRecord, control: RigControl): void {
+    if (control.readState === undefined && control.readPowerTargets === undefined) return;
     r.busy = true;
     this.#track(
-      control.readState().then(
-        (fw) => {
+      this.#adoptFirmwareState(r, control)
+        .then(() => this.#readPowerTargets(r, control))
+        .finally(() => {
           r.busy = false;
-          if (fw.asleep !== true || r.state.kind !== 'running') return;
-          const now = this.#o.clock.now();
-          r.state = { kind: 'curtailed', since: now, curtailedSince: now };
-          r.curtailedAt = now;
-          r.reason = 'found asleep by its firmware at start-up';
-          this.#o.log.info({ rig: r.spec.id, detail: fw.detail }, 'rig found curtailed by its firmware; taken as curtailed');
-        },
-        () => {
-          r.busy = false; // unknown: treat as running, as before
-        },
-      ),
+        }),
     );
+  }
+
+  async #adoptFirmwareState(r: RigRecord, control: RigControl): Promise<void> {
+    if (control.readState === undefined) return;
+    let fw: RigFirmwareState;
+    try {
+      fw = await control.readState();
+    } catch {
+      return; // unknown: treat as running, as before
+    }
+    if (fw.asleep !== true || r.state.kind !== 'running') return;
+    const now = this.#o.clock.now();
+    r.state = { kind: 'curtailed', since: now, curtailedSince: now };
+    r.curtailedAt = now;
+    r.reason = 'found asleep by its firmware at start-up';
+    this.#o.log.info({ rig: r.spec.id, detail: fw.detail }, 'rig found curtailed by its firmware; taken as curtailed');
+  }
+
+  /** The firmware's own power targets (LuxOS profiles), merged under the configured ones; a failed read keeps the configured. */
+  async #readPowerTargets(r: RigRecord, control: RigControl): Promise<void> {
+    if (control.readPowerTargets === undefined) return;
+    try {
+      const merged = mergePowerTargets(r.spec, await control.readPowerTargets());
+      r.spec = { ...r.spec, ...merged };
+      this.#o.log.info({ rig: r.spec.id, powerTargets: merged.powerTargets }, 'power targets read from the rig firmware');
+    } catch (e) {
+      const code = e instanceof DriverError ? e.code : 'HG_ERR_DRIVER_COMMAND';
+      this.#o.log.warn(
+        { code, rig: r.spec.id, error: errorMessage(e) },
+        'cannot read the rig firmware power targets; using the configured ones',
+      );
+    }
   }
 
   #track(p: Promise<void>): void {

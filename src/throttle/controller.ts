@@ -15,7 +15,9 @@
  * - A failed driver command puts the rig's state back, flags it driver-error
  *   and keeps it out of planning for a backoff, so other rigs cover its watts
  *   meanwhile (./actuator.ts).
- * - Verification (./verify.ts): still-hashing, not-resumed.
+ * - Verification (./verify.ts): still-hashing, not-resumed, with windows
+ *   that add each driver's settle time (RigControl.timing); a rig whose last
+ *   command is still settling sits out of planning (./actuator.ts).
  *
  * Time comes from an injected Clock (../util/clock.ts): the stamps, the plans and
  * the next tick's timer, so tests drive the loop with a fake clock. Settings
@@ -251,7 +253,7 @@ export class ThrottleController {
         powerTargets: control?.supportsPowerTarget === true ? r.spec.powerTargets : [],
         override: this.#overrides.get(r.spec.id) ?? r.spec.override,
         state: r.state,
-        controllable: control !== null && !r.busy && now >= r.retryAt,
+        controllable: control !== null && !r.busy && now >= r.retryAt && now >= r.settleUntil,
       });
     }
     return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -291,7 +293,7 @@ export class ThrottleController {
   #verify(now: number): void {
     for (const r of this.#rigs.values()) {
       if (r.busy) continue;
-      const alert = verifyRig({ ...r, state: r.state.kind }, now, this.#settings.verify);
+      const alert = verifyRig({ ...r, state: r.state.kind, timing: r.control?.timing ?? null }, now, this.#settings.verify);
       if (alert === r.alert) continue;
       if (alert === null) r.alert = null;
       else this.#alert(r, alert, now);

@@ -192,7 +192,9 @@ function lever(p: PlanBuilder, w: Work, prefix: string): void {
     const t = enough.length > 0 ? enough[enough.length - 1]! : targets[0]!;
     const frees = w.watts - t;
     const tail = enough.length > 0 ? '' : ' (its lowest; not enough alone)';
-    p.decide(w, 'set-power', t, `${head}: power target ${formatWatts(t)}${tail} frees ${formatWatts(frees)}`);
+    const ths = w.rig.powerTargetThs?.[t];
+    const at = ths === undefined ? '' : ` (${ths.toFixed(1)} TH/s of ${w.rig.ratedThs.toFixed(1)})`;
+    p.decide(w, 'set-power', t, `${head}: power target ${formatWatts(t)}${at}${tail} frees ${formatWatts(frees)}`);
   } else {
     p.decide(w, 'curtail', w.rig.idleWatts, `${head}: curtail frees ${formatWatts(w.watts - w.rig.idleWatts)}`);
   }

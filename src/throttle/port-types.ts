@@ -55,6 +55,8 @@ export interface RigStatus {
   /** Reason of the last decision about this rig. */
   readonly reason: string | null;
   readonly since: number;
+  /** Until when the rig's last accepted command settles (it stops, boots or ramps) and it sits out of planning; null when not settling. */
+  readonly settlingUntil: number | null;
 }
 
 export interface ThrottleStatus {

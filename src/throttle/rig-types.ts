@@ -56,6 +56,8 @@ export interface RigSpec {
    * Empty = full curtail only (the partial lever is unavailable).
    */
   readonly powerTargets: readonly number[];
+  /** TH/s at each power target where known (the firmware's own list, e.g. LuxOS profiles); absent or missing key = unknown. */
+  readonly powerTargetThs?: Readonly<Record<number, number>>;
   /** Manual override from config or Redis: force running, force curtailed, or none. */
   readonly override: 'run' | 'curtail' | null;
 }

@@ -34,6 +34,11 @@ export interface RigRecord {
   /** After a failed command the rig sits out of planning until then (others cover its watts), doubling per failure. */
   retryAt: number;
   failures: number;
+  /**
+   * The in-flight window of the driver's last accepted command (RigControl.timing): until then the rig boots, ramps
+   * or stops, and sits out of planning. 0 = none.
+   */
+  settleUntil: number;
 }
 
 /** One rig's live sessions, summed. */
@@ -79,6 +84,7 @@ export function createRigRecord(spec: RigSpec, totals: SessionTotals, now: numbe
     resumedAt: null,
     retryAt: 0,
     failures: 0,
+    settleUntil: 0,
   };
 }
 

@@ -38,6 +38,7 @@ export function rigStatusOf(r: RigRecord, now: number): RigStatus {
     alert: r.alert,
     reason: r.reason,
     since: r.state.since,
+    settlingUntil: r.settleUntil > now ? r.settleUntil : null,
   };
 }
 

@@ -10,11 +10,16 @@
  * - driver-error stays until a command to the rig succeeds (the controller
  *   clears it), unless one of the two above replaces it.
  *
+ * Both windows count from the firmware's answer and add the driver's settle
+ * time (RigControl.timing: an Antminer restarts its miner process, a
+ * Whatsminer boots for minutes), so a slow firmware is not flagged for being
+ * slow.
+ *
  * Shares are counted at the rig's own share difficulty: hashgate does not
  * lower it to confirm faster, so the windows must allow for a few shares.
  */
 
-import type { RigAlert, RigPowerState, VerifySettings } from './types.js';
+import type { DriverTiming, RigAlert, RigPowerState, VerifySettings } from './types.js';
 
 /** What verification looks at for one rig. */
 export interface VerifiedRig {
@@ -25,6 +30,8 @@ export interface VerifiedRig {
   /** The newest accepted share's time, or null. */
   readonly lastShareAt: number | null;
   readonly alert: RigAlert | null;
+  /** The driver's timing (null: commands show at once). */
+  readonly timing: DriverTiming | null;
 }
 
 /** The alert the rig should carry now (null: none). */
@@ -33,13 +40,13 @@ export function verifyRig(rig: VerifiedRig, now: number, settings: VerifySetting
     rig.state === 'curtailed' &&
     rig.curtailedAt !== null &&
     rig.lastShareAt !== null &&
-    rig.lastShareAt > rig.curtailedAt + settings.afterCurtailMs
+    rig.lastShareAt > rig.curtailedAt + (rig.timing?.curtailSettleMs ?? 0) + settings.afterCurtailMs
   )
     return 'still-hashing';
   if (
     rig.state === 'running' &&
     rig.resumedAt !== null &&
-    now > rig.resumedAt + settings.afterResumeMs &&
+    now > rig.resumedAt + (rig.timing?.resumeSettleMs ?? 0) + settings.afterResumeMs &&
     (rig.lastShareAt === null || rig.lastShareAt < rig.resumedAt)
   )
     return 'not-resumed';

@@ -58,6 +58,7 @@ export function rig(id: string, group: string, state: RigStatus['state'], watts:
     alert,
     reason: null,
     since: 1_700_000_000_000,
+    settlingUntil: null,
   };
 }
 

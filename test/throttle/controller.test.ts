@@ -11,6 +11,8 @@ import { RETRY_BASE_MS, ThrottleController } from '../../src/throttle/controller
 import {
   DriverError,
   type DriverKind,
+  type DriverTiming,
+  type FirmwarePowerTarget,
   type Fleet,
   type FleetSession,
   type RigControl,
@@ -99,15 +101,21 @@ interface ControlBehaviour {
   failWith?: string | null;
   /** Set: the rig has readState and reports this. */
   firmware?: RigFirmwareState;
+  /** Set: the driver's timing (how long its commands take to show). */
+  timing?: DriverTiming;
+  /** Set: the rig has readPowerTargets and lists these (a string: the read fails with it); setPowerTarget exists then. */
+  firmwareTargets?: readonly FirmwarePowerTarget[] | string;
 }
 
 class FakeControl implements RigControl {
   readonly kind: DriverKind;
-  readonly supportsPowerTarget = false;
   readonly keepsSession: boolean;
   readonly calls: string[] = [];
   closed = false;
   readState?: () => Promise<RigFirmwareState>;
+  readPowerTargets?: () => Promise<readonly FirmwarePowerTarget[]>;
+  setPowerTarget?: (watts: number) => Promise<void>;
+  readonly timing?: DriverTiming;
   constructor(
     readonly spec: RigSpec,
     readonly behaviour: ControlBehaviour,
@@ -116,6 +124,16 @@ class FakeControl implements RigControl {
     this.keepsSession = this.kind !== 'stratum';
     const fw = behaviour.firmware;
     if (fw !== undefined) this.readState = () => Promise.resolve(fw);
+    this.timing = behaviour.timing;
+    const targets = behaviour.firmwareTargets;
+    if (targets !== undefined) {
+      this.readPowerTargets = () =>
+        typeof targets === 'string' ? Promise.reject(new DriverError(this.kind, targets)) : Promise.resolve(targets);
+      this.setPowerTarget = (watts) => this.#run(`set-power ${watts}`);
+    }
+  }
+  get supportsPowerTarget(): boolean {
+    return this.setPowerTarget !== undefined;
   }
   #run(what: string): Promise<void> {
     this.calls.push(what);
@@ -573,7 +591,9 @@ t.test(
 );
 
 t.test('a rig its firmware reports asleep at start-up is taken as curtailed, and resumed when the budget allows', async (t) => {
-  const h = harness(t, { behaviour: { a: { firmware: { hashing: false, asleep: true, hashrateThs: 0, powerWatts: 20, firmware: null, detail: '0 GH/s' } } } });
+  const h = harness(t, {
+    behaviour: { a: { firmware: { hashing: false, asleep: true, hashrateThs: 0, powerWatts: 20, firmware: null, detail: '0 GH/s' } } },
+  });
   h.fleet.connect('a');
   h.source.depth = 30;
   await h.step(); // makes the control channel and asks the firmware; the rig sits out until it answers
@@ -589,7 +609,14 @@ t.test('a rig its firmware reports asleep at start-up is taken as curtailed, and
 t.test('a booting rig (0 GH/s, but no sign of sleep from its firmware) is not taken as curtailed: its watts stay counted', async (t) => {
   // Issue 11: a rig in its first seconds reports 0 GH/s. Taken as curtailed, it drew full power outside the budget.
   const booting = { hashing: false, asleep: false, hashrateThs: 0, powerWatts: 1000, firmware: null, detail: '0 GH/s, curtail mode None' };
-  const silent = { hashing: false, asleep: null, hashrateThs: null, powerWatts: null, firmware: null, detail: '0 GH/s, curtail mode unknown' };
+  const silent = {
+    hashing: false,
+    asleep: null,
+    hashrateThs: null,
+    powerWatts: null,
+    firmware: null,
+    detail: '0 GH/s, curtail mode unknown',
+  };
   const h = harness(t, { behaviour: { a: { firmware: booting }, b: { firmware: silent } } });
   h.fleet.connect('a', 'b');
   h.source.depth = 0;
@@ -614,4 +641,91 @@ t.test('a manual override wins: curtail at once, run at once', async (t) => {
   h.source.overrides.set('c', 'run');
   s = await h.step();
   t.equal(s.rigs.find((r) => r.id === 'c')!.state, 'running');
+});
+
+t.test('driver timing: a rig sits out of planning while its command settles, and verification waits for it', async (t) => {
+  // Issue 11: an Antminer restarts its miner process on a config write, a Whatsminer boots for minutes after power_on.
+  const timing: DriverTiming = { curtailSettleMs: 3000, resumeSettleMs: 5000, powerSettleMs: 0 };
+  const h = harness(t, { behaviour: { a: { timing, kind: 'antminer' } } });
+  h.fleet.connect('a', 'b', 'c');
+  await h.step();
+  h.source.depth = 5; // GPUs need 500 W: a goes
+  await h.step();
+  const curtailedAt = h.clock.now();
+  t.equal(h.rig('a')!.state, 'curtailed');
+  await h.step(0); // the snapshot after the firmware answered
+  t.equal(h.rig('a')!.settlingUntil, curtailedAt + 3000, 'status says until when it settles');
+
+  h.source.depth = 0; // the budget is back at once: a is still settling, so it is not resumed yet
+  await h.step();
+  t.same(h.calls('a'), ['curtail'], 'no command while the curtail settles');
+  t.equal(h.rig('a')!.state, 'curtailed');
+  h.clock.advance(curtailedAt + 2900 - h.clock.now());
+  h.fleet.share('a'); // still stopping: within settle, not an alert
+  await h.step(0);
+  t.equal(h.rig('a')!.alert, null, 'a share while the curtail settles is no alert');
+  h.clock.advance(curtailedAt + 3000 + 400 - h.clock.now());
+  h.fleet.share('a'); // within settle + afterCurtailMs (500)
+  await h.step(1);
+  t.equal(h.rig('a')!.alert, null, 'within settle + afterCurtailMs: no alert');
+  t.same(h.calls('a'), ['curtail', 'resume'], 'resumed once settled');
+  const resumedAt = h.clock.now();
+  await h.step(0);
+  t.equal(h.rig('a')!.settlingUntil, resumedAt + 5000);
+
+  // not-resumed only after resumeSettleMs + afterResumeMs (2000) without a share
+  h.clock.advance(resumedAt + 5000 + 2000 - h.clock.now());
+  await h.step(0);
+  t.equal(h.rig('a')!.alert, null, 'booting: no share yet, still within settle + afterResumeMs');
+  await h.step(1);
+  t.equal(h.rig('a')!.alert, 'not-resumed', 'no share within settle + afterResumeMs');
+  t.equal(h.rig('a')!.settlingUntil, null, 'settled');
+});
+
+t.test('driver timing: a share after settle + afterCurtailMs is still-hashing', async (t) => {
+  const timing: DriverTiming = { curtailSettleMs: 3000, resumeSettleMs: 0, powerSettleMs: 0 };
+  const h = harness(t, { behaviour: { a: { timing } } });
+  h.fleet.connect('a', 'b', 'c');
+  await h.step();
+  h.source.depth = 5;
+  await h.step();
+  const curtailedAt = h.clock.now();
+  h.clock.advance(curtailedAt + 3000 + 501 - h.clock.now());
+  h.fleet.share('a');
+  await h.step(0);
+  t.equal(h.rig('a')!.alert, 'still-hashing');
+});
+
+t.test('power targets the firmware lists reach the planner with their TH/s; configured ones stay', async (t) => {
+  const targets: FirmwarePowerTarget[] = [
+    { watts: 600, ths: 7.5, name: '600W' },
+    { watts: 800, ths: 9.1, name: '800W' },
+    { watts: 1000, ths: 10, name: 'default' }, // rated: not a target
+    { watts: Number.NaN, ths: 1, name: 'broken' },
+  ];
+  const rigs = [{ ...RIGS[0]!, driver: { type: 'luxos', host: '127.0.0.1', profiles: { '700': 'my700' } } }, RIGS[1]!, RIGS[2]!];
+  const h = harness(t, { rigs, behaviour: { a: { firmwareTargets: targets } } });
+  h.fleet.connect('a', 'b', 'c');
+  await h.step(); // makes the control channel and reads the targets; a sits out until they are in
+  t.match(h.log.withMsg('power targets read from the rig firmware'), [{ rig: 'a', powerTargets: [600, 700, 800] }]);
+  h.source.depth = 2; // 200 W to find: 800 W frees exactly 200
+  await h.step();
+  t.same(h.calls('a'), ['set-power 800']);
+  t.match(h.sink.of('set-power'), [{ rig: 'a', watts: 800, reason: /power target 800 W \(9\.1 TH\/s of 10\.0\)/ }]);
+  h.source.depth = 4; // 400 W: 600 W frees it
+  await h.step();
+  t.same(h.calls('a'), ['set-power 800', 'set-power 600']);
+});
+
+t.test('a failed power-target read keeps the configured targets and is logged', async (t) => {
+  const rigs = [{ ...RIGS[0]!, driver: { type: 'luxos', host: '127.0.0.1', profiles: { '700': 'my700' } } }, RIGS[1]!, RIGS[2]!];
+  const h = harness(t, { rigs, behaviour: { a: { firmwareTargets: 'Invalid command' } } });
+  h.fleet.connect('a', 'b', 'c');
+  await h.step();
+  t.match(h.log.withMsg('cannot read the rig firmware power targets; using the configured ones'), [
+    { rig: 'a', code: 'HG_ERR_DRIVER_COMMAND', error: /Invalid command/ },
+  ]);
+  h.source.depth = 3;
+  await h.step();
+  t.same(h.calls('a'), ['set-power 700'], 'the configured target');
 });

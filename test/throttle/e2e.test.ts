@@ -25,6 +25,8 @@ import { miner, pool } from '../helpers/sim.js';
 import { onEvents, Signal, type Subscribe, when } from './wait.js';
 
 const log = createLogger({ level: 'silent' });
+/** The simulators answer and act at once: no settle time (the controller's handling of it is tested in controller.test.ts). */
+const INSTANT = { curtailMs: 0, resumeMs: 0, powerMs: 0 };
 
 /** A firmware simulator's state changes, as a wait source. */
 const changes =
@@ -119,7 +121,7 @@ t.test('queue up: worst rigs curtailed through firmware, sessions kept; Redis ki
             ratedWatts: 1000,
             ratedThs: 10,
             priority: 0,
-            driver: { type: 'luxos', host: '127.0.0.1', port: lux.port },
+            driver: { type: 'luxos', host: '127.0.0.1', port: lux.port, settle: INSTANT },
           },
           {
             name: 'esp1',
@@ -127,7 +129,7 @@ t.test('queue up: worst rigs curtailed through firmware, sessions kept; Redis ki
             ratedWatts: 1000,
             ratedThs: 20,
             priority: 0,
-            driver: { type: 'esp-miner', host: '127.0.0.1', port: esp.port },
+            driver: { type: 'esp-miner', host: '127.0.0.1', port: esp.port, settle: INSTANT },
           },
           {
             name: 'top',
@@ -135,7 +137,7 @@ t.test('queue up: worst rigs curtailed through firmware, sessions kept; Redis ki
             ratedWatts: 1000,
             ratedThs: 20,
             priority: 5,
-            driver: { type: 'luxos', host: '127.0.0.1', port: top.port },
+            driver: { type: 'luxos', host: '127.0.0.1', port: top.port, settle: INSTANT },
           },
         ],
       },
@@ -342,7 +344,7 @@ t.test('verification flags a rig that keeps hashing while curtailed; no pool rea
             ratedWatts: 1000,
             ratedThs: 10,
             priority: 0,
-            driver: { type: 'luxos', host: '127.0.0.1', port: deaf.port },
+            driver: { type: 'luxos', host: '127.0.0.1', port: deaf.port, settle: INSTANT },
           },
           {
             name: 'good',
@@ -350,7 +352,7 @@ t.test('verification flags a rig that keeps hashing while curtailed; no pool rea
             ratedWatts: 1000,
             ratedThs: 10,
             priority: 9,
-            driver: { type: 'luxos', host: '127.0.0.1', port: good.port },
+            driver: { type: 'luxos', host: '127.0.0.1', port: good.port, settle: INSTANT },
           },
         ],
       },
@@ -408,7 +410,7 @@ t.test('shadow mode: the budget follows the queue, but nothing is sent to any ri
             match: { worker: 's.lux' },
             ratedWatts: 1000,
             ratedThs: 10,
-            driver: { type: 'luxos', host: '127.0.0.1', port: lux.port },
+            driver: { type: 'luxos', host: '127.0.0.1', port: lux.port, settle: INSTANT },
           },
           { name: 'b', match: { worker: 's.park' }, ratedWatts: 1000, ratedThs: 10, driver: { type: 'stratum' } },
         ],

@@ -399,6 +399,7 @@ function status(over: Partial<ThrottleStatus> = {}): ThrottleStatus {
         alert: 'still-hashing',
         reason: 'over budget',
         since: 1,
+        settlingUntil: null,
       },
     ],
     ...over,
