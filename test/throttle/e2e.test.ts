@@ -17,67 +17,14 @@ import { Daemon } from '../../src/daemon/daemon.js';
 import { startEspMinerSim } from '../../src/sim/esp-miner-sim.js';
 import { startLuxosSim } from '../../src/sim/luxos-sim.js';
 import type { SimMiner } from '../../src/sim/sim-miner.js';
-import type { SignalReading, SignalSource } from '../../src/throttle/controller.js';
-import type { ThrottleEvent, ThrottleStatus } from '../../src/throttle/types.js';
+import type { ThrottleEvent } from '../../src/throttle/types.js';
 import { createLogger } from '../../src/util/log.js';
 import { redisClient, startRedis } from '../helpers/redis.js';
-import { miner, pool } from '../helpers/sim.js';
-import { onEvents, Signal, type Subscribe, when } from './wait.js';
+import { pool } from '../helpers/sim.js';
+import { changes, INSTANT, onePool, rigMiner, rigOf, scriptedSource, SMALL_SITE, tickWatch } from './e2e-kit.js';
+import { onEvents, when } from './wait.js';
 
 const log = createLogger({ level: 'silent' });
-/** The simulators answer and act at once: no settle time (the controller's handling of it is tested in controller.test.ts). */
-const INSTANT = { curtailMs: 0, resumeMs: 0, powerMs: 0 };
-
-/** A firmware simulator's state changes, as a wait source. */
-const changes =
-  (sim: { onChange(fn: () => void): () => void }): Subscribe =>
-  (wake) =>
-    sim.onChange(wake);
-
-/** The daemon's throttle ticks: the last status, and a wait source that fires after every tick. */
-function tickWatch() {
-  const ticked = new Signal();
-  const w = {
-    status: null as ThrottleStatus | null,
-    ticks: 0,
-    onTick: (s: ThrottleStatus) => {
-      w.status = s;
-      w.ticks++;
-      ticked.fire();
-    },
-    /** Resolves once pred() holds after some tick (or at once); rejects with the label after ms. */
-    until: (pred: () => boolean, label: string, ms?: number) => when(pred, label, [ticked.subscribe], ms),
-  };
-  return w;
-}
-
-const rigMiner = (t: Parameters<typeof miner>[0], port: number, user: string) =>
-  miner(t, port, {
-    user,
-    maxHashRate: 4000,
-    sharesPerSecond: 5,
-    autoReconnect: true,
-    reconnectAttempts: 10_000,
-    reconnectDelayMs: 50,
-    lifetimeMs: 110_000,
-  });
-
-/** Miners on loopback port 0, one simulated pool, no admin endpoint (tests run in parallel). */
-const onePool = (port: number) => ({ listen: ['127.0.0.1:0'], pools: [`stratum+tcp://127.0.0.1:${port}`], admin: { listen: null } });
-
-/** A 2,000 W site for two 1,000 W rigs; the GPUs need 100 W per queued request; no planner delays. */
-const SMALL_SITE = {
-  enabled: true,
-  intervalMs: 100,
-  siteBudgetWatts: 2000,
-  headroomPercent: 0,
-  gpu: { idleWatts: 0, wattsPerRequest: 100, maxWatts: 2000 },
-  planner: { hysteresisWatts: 0, minOnMs: 0, minOffMs: 0, resumeIntervalMs: 0 },
-};
-
-function rigOf(status: ThrottleStatus | null, id: string) {
-  return status?.rigs.find((r) => r.id === id);
-}
 
 t.test('queue up: worst rigs curtailed through firmware, sessions kept; Redis killed: shed; queue drained: staggered resume', async (t) => {
   const redis = await startRedis(t, { own: true });
@@ -254,24 +201,6 @@ t.test('queue up: worst rigs curtailed through firmware, sessions kept; Redis ki
     'mode event published',
   );
 });
-
-/** The demo-style in-process signal source: depth set by the test. */
-function scriptedSource(): SignalSource & { depth: number } {
-  const s = {
-    depth: 0,
-    poll: async (): Promise<SignalReading> => ({
-      ok: true,
-      depth: s.depth,
-      perSource: [{ label: 'test', value: s.depth }],
-      capWatts: null,
-      overrides: new Map(),
-      warnings: [],
-      at: Date.now(),
-    }),
-    close: () => {},
-  };
-  return s;
-}
 
 t.test('stratum driver: a parked rig is disconnected and refused, and comes back when the queue drains', async (t) => {
   const p = await pool(t, { lifetimeMs: 60_000 });
