@@ -11,8 +11,9 @@
  *   (a booting rig reports 0 too). A firmware that lists its own power
  *   targets (LuxOS profiles) is asked for them then too (./power-targets.ts).
  * - Timing per driver (RigControl.timing): after the firmware accepted a
- *   command the rig sits out of planning for the command's settle time (it
- *   stops, boots or ramps meanwhile), and verification counts from the answer.
+ *   command the rig settles for the command's settle time (it stops, boots or
+ *   ramps meanwhile: not resumed, shed only when no other rig can cover), and
+ *   verification counts from the answer.
  * - A decision is applied optimistically: the rig's new state at once (so the
  *   next tick does not pick more rigs for the same watts), busy until the
  *   driver answers. Success publishes the decision event; failure puts the

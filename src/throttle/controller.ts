@@ -17,7 +17,7 @@
  *   meanwhile (./actuator.ts).
  * - Verification (./verify.ts): still-hashing, not-resumed, with windows
  *   that add each driver's settle time (RigControl.timing); a rig whose last
- *   command is still settling sits out of planning (./actuator.ts).
+ *   command is still settling is not resumed and is shed last (./planner.ts).
  *
  * Time comes from an injected Clock (../util/clock.ts): the stamps, the plans and
  * the next tick's timer, so tests drive the loop with a fake clock. Settings
@@ -253,7 +253,8 @@ export class ThrottleController {
         powerTargets: control?.supportsPowerTarget === true ? r.spec.powerTargets : [],
         override: this.#overrides.get(r.spec.id) ?? r.spec.override,
         state: r.state,
-        controllable: control !== null && !r.busy && now >= r.retryAt && now >= r.settleUntil,
+        controllable: control !== null && !r.busy && now >= r.retryAt,
+        ...(r.settleUntil > now ? { settlingUntil: r.settleUntil } : {}),
       });
     }
     return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

@@ -9,6 +9,11 @@ export interface PlannerRig extends RigSpec {
   readonly state: RigPowerState;
   /** False when hashgate cannot reach the rig now (no session and no firmware API): the planner leaves it alone. */
   readonly controllable: boolean;
+  /**
+   * Until when the rig's last accepted command settles (its driver's timing: it stops, boots or ramps). Meanwhile it
+   * is not resumed or stepped up, and is shed only when no other rig can cover (as within min-on). Absent = settled.
+   */
+  readonly settlingUntil?: number;
 }
 
 export interface PlannerSettings {

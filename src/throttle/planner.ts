@@ -13,11 +13,13 @@
  *     driver has them (the highest that frees enough, else the lowest), a full
  *     curtail otherwise; if every rig is at its lowest target and the fleet
  *     still does not fit, curtail them fully in the same order. Rigs within
- *     minOnMs of their resume are taken last ("forced").
+ *     minOnMs of their resume, or whose last command still settles (their
+ *     driver's timing), are taken last ("forced").
  *  3. Under budget (and nothing was shed): resume the best rigs first
  *     (highest priority, best J/TH) when the fleet stays within budget −
  *     hysteresisWatts, the rig has been down minOffMs, and the resume step
- *     allows it (stagger, below). A rig that waits for room or for the step
+ *     allows it (stagger, below); a rig whose last command still settles
+ *     waits for it. A rig that waits for room or for the step
  *     holds back every rig of strictly lower priority (priorities are honoured
  *     on the way up too); equal priorities fill in.
  *  4. maxCurtailMs > 0 (plans that shed nothing): a rig curtailed longer is
@@ -160,7 +162,13 @@ class PlanBuilder {
 
   isProtected(w: Work): boolean {
     const st = w.rig.state;
-    return st.kind === 'running' && this.now - st.since < this.settings.minOnMs;
+    return (st.kind === 'running' && this.now - st.since < this.settings.minOnMs) || this.settlingFor(w) > 0;
+  }
+
+  /** How much longer the rig's last command settles (it stops, boots or ramps), 0 when it does not. */
+  settlingFor(w: Work): number {
+    const until = w.rig.settlingUntil;
+    return until === undefined ? 0 : Math.max(0, until - this.now);
   }
 
   free(w: Work): boolean {
@@ -206,6 +214,8 @@ function shed(p: PlanBuilder): void {
   const unprotected = candidates.filter((w) => !p.isProtected(w));
   const protectedRigs = candidates.filter((w) => p.isProtected(w));
   const forced = (w: Work) => {
+    const settling = p.settlingFor(w);
+    if (settling > 0) return `forced: its last command settles for ${formatDuration(settling)} more but the other rigs cannot cover it; `;
     const st = w.rig.state;
     const ago = st.kind === 'running' ? p.now - st.since : 0;
     return `forced: resumed ${formatDuration(ago)} ago (min-on ${formatDuration(p.settings.minOnMs)}) but the other rigs cannot cover it; `;
@@ -256,6 +266,11 @@ function resumePass(p: PlanBuilder): void {
       p.waiting.set(w.rig.id, `behind ${blocker.rig.id} (priority ${blocker.rig.priority}), which waits for ${blocker.why}`);
       continue;
     }
+    const settling = p.settlingFor(w);
+    if (settling > 0) {
+      p.waiting.set(w.rig.id, `settling: its last command takes effect for ${formatDuration(settling)} more`);
+      continue;
+    }
     const { since } = downFor(p, w);
     const off = p.now - since;
     if (off < s.minOffMs) {
@@ -291,7 +306,7 @@ function rotate(p: PlanBuilder): void {
   const s = p.settings;
   const due = p.work
     .filter((w) => {
-      if (!p.free(w) || w.kind !== 'curtailed' || w.rig.state.kind !== 'curtailed') return false;
+      if (!p.free(w) || w.kind !== 'curtailed' || w.rig.state.kind !== 'curtailed' || p.settlingFor(w) > 0) return false;
       return p.now - w.rig.state.curtailedSince > s.maxCurtailMs && p.now - w.rig.state.since >= s.minOffMs;
     })
     .sort((a, b) => downFor(p, a).curtailedSince - downFor(p, b).curtailedSince || byId(a.rig, b.rig));

@@ -55,7 +55,7 @@ export interface RigStatus {
   /** Reason of the last decision about this rig. */
   readonly reason: string | null;
   readonly since: number;
-  /** Until when the rig's last accepted command settles (it stops, boots or ramps) and it sits out of planning; null when not settling. */
+  /** Until when the rig's last accepted command settles (it stops, boots or ramps: not resumed, shed last); null when not settling. */
   readonly settlingUntil: number | null;
 }
 

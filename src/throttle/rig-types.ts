@@ -16,6 +16,8 @@ export interface RigDriverSettings {
   readonly profiles?: Readonly<Record<string, string>>;
   /** antminer: the watts of the low-power work mode, where the model has one. */
   readonly lowPowerWatts?: number | null;
+  /** whatsminer: the power limits (watts) the planner may set with adjust_power_limit. */
+  readonly powerTargets?: readonly number[];
 }
 
 /** A rig model: `defaultRig`, and the shared part of every `rigs[]` entry. */
@@ -101,9 +103,9 @@ export interface FirmwarePowerTarget {
 
 /**
  * How long a driver's accepted command takes to show on the rig (docs/drivers.md "Timing"). The controller keeps
- * the rig out of planning for that long after the firmware answered (its in-flight window: no new command while the
- * rig boots or ramps) and adds it to the verification windows (verify.afterCurtailMs / afterResumeMs count from the
- * end of it).
+ * the rig settling for that long after the firmware answered (its in-flight window: not resumed while it boots or
+ * ramps, shed only when no other rig can cover) and adds it to the verification windows (verify.afterCurtailMs
+ * and afterResumeMs count from the end of it).
  */
 export interface DriverTiming {
   /** After an accepted curtail: until the hashboards stop (Whatsminer power_off answers before they do). */

@@ -36,7 +36,7 @@ export interface RigRecord {
   failures: number;
   /**
    * The in-flight window of the driver's last accepted command (RigControl.timing): until then the rig boots, ramps
-   * or stops, and sits out of planning. 0 = none.
+   * or stops: not resumed meanwhile, and shed only when no other rig can cover. 0 = none.
    */
   settleUntil: number;
 }

@@ -729,3 +729,28 @@ t.test('a failed power-target read keeps the configured targets and is logged', 
   await h.step();
   t.same(h.calls('a'), ['set-power 700'], 'the configured target');
 });
+
+t.test('driver timing: a rig still settling after a resume is curtailed again only when no other rig can cover', async (t) => {
+  const timing: DriverTiming = { curtailSettleMs: 0, resumeSettleMs: 60_000, powerSettleMs: 0 };
+  const h = harness(t, { behaviour: { a: { timing }, b: { timing } } });
+  h.fleet.connect('a', 'b', 'c');
+  await h.step();
+  h.source.depth = 5; // a goes (lowest priority, worst J/TH)
+  await h.step();
+  t.same(h.calls('a'), ['curtail']);
+  h.source.depth = 0;
+  await h.step();
+  t.same(h.calls('a'), ['curtail', 'resume'], 'resumed; now booting for a minute');
+  await h.step(0);
+  t.ok(h.rig('a')!.settlingUntil !== null, 'settling');
+
+  h.source.depth = 5; // 500 W again: b (settled, not protected) covers it, though a is worse
+  await h.step();
+  t.same(h.calls('a'), ['curtail', 'resume'], 'the settling rig is spared while another can cover');
+  t.same(h.calls('b'), ['curtail']);
+  h.source.depth = 25; // 2,500 W: b, c and a are needed; the settling rig goes last, as one within min-on
+  await h.step();
+  t.same(h.calls('c'), ['curtail'], 'c (settled) goes before the settling rig');
+  t.same(h.calls('a'), ['curtail', 'resume', 'curtail'], 'forced when no other rig can cover');
+  t.match(h.sink.of('curtail').at(-1), { rig: 'a', reason: /^forced: its last command settles for/ });
+});
