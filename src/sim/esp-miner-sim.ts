@@ -1,11 +1,20 @@
 /**
  * A simulated ESP-Miner (AxeOS, Bitaxe family) HTTP API on 127.0.0.1, for
- * tests and demos. Written from the public API description, independent of src/:
+ * tests and demos. Written from the public API description and what the common
+ * fleet client (pyasic) reads, independent of src/:
  *   https://github.com/bitaxeorg/ESP-Miner/blob/master/main/http_server/openapi.yaml
  *   https://github.com/bitaxeorg/ESP-Miner/pull/1608 (pause/resume, firmware 2.14)
+ *   ESP-Miner's GET_system_asic handler; UpstreamData/pyasic pyasic/miners/backends/espminer.py,
+ *   FanModeConfig.from_espminer; notes/firmware-apis.md § 4.
  *
  * Routes:
- * - GET  /api/system/info    → 200 JSON (a realistic subset of SystemInfo: hashRate in GH/s, power in W, …)
+ * - GET  /api/system/info    → 200 JSON, a realistic subset of SystemInfo: hashRate (GH/s), power (W),
+ *   voltage (input, mV) and current (mA), temp and vrTemp (°C), frequency (MHz), coreVoltage (mV),
+ *   fanspeed (%), fanrpm, autofanspeed (1 = auto), asicCount, smallCoreCount (expected hash rate =
+ *   smallCoreCount × asicCount × frequency MH/s), macAddr, hostname, version, uptimeSeconds,
+ *   stratumURL/Port/User and fallbackStratumURL/Port/User, sharesAccepted/Rejected
+ * - GET  /api/system/asic    → 200 JSON: ASICModel, deviceModel, swarmColor, asicCount, hashDomains,
+ *   defaultFrequency, frequencyOptions[], defaultVoltage, voltageOptions[] (mV)
  * - POST /api/system/pause   → 200 {"message": …}; the ASIC stops, power falls to idleWatts
  * - POST /api/system/resume  → 200 {"message": …}; back to full power
  * - any other /api/… route   → 404 {"error": "unknown route"} (what the firmware answers)
@@ -17,7 +26,7 @@
 import http from 'node:http';
 import { type FirmwareSim, type FirmwareSimOptions, matches, serveFirmwareSim, stateListeners } from './shared.js';
 
-export type EspMinerRoute = 'info' | 'pause' | 'resume';
+export type EspMinerRoute = 'info' | 'asic' | 'pause' | 'resume';
 
 export interface EspMinerSimState {
   readonly paused: boolean;
@@ -58,6 +67,11 @@ export interface EspMinerSimOptions extends FirmwareSimOptions<EspMinerSimState>
   /** false = firmware before 2.14: no pause/resume routes (default true). */
   readonly pauseEndpoints?: boolean;
   readonly version?: string;
+  /** `macAddr` (default "02:00:00:b1:7a:01", lower case; clients upper-case it). */
+  readonly macAddr?: string;
+  readonly hostname?: string;
+  /** The pool user (`stratumUser`, default "hashgate.bitaxe"). */
+  readonly stratumUser?: string;
 }
 
 /** onChange: after every pause or resume that changed the state. */
@@ -67,6 +81,19 @@ export interface EspMinerSim extends FirmwareSim<EspMinerSimState, EspMinerSimFa
   setBooting(on: boolean): void;
 }
 
+/** The simulated board: a Bitaxe Gamma (BM1370, one chip, 2040 small cores; a captured AxeOS reply shows the same). */
+const ASIC = Object.freeze({
+  model: 'BM1370',
+  device: 'Gamma',
+  count: 1,
+  smallCores: 2040,
+  hashDomains: 4,
+  defaultFrequency: 525,
+  frequencyOptions: Object.freeze([400, 490, 525, 550, 600, 625]),
+  defaultVoltage: 1150,
+  voltageOptions: Object.freeze([1000, 1060, 1100, 1150, 1200, 1250]),
+});
+
 export async function startEspMinerSim(options: EspMinerSimOptions = {}): Promise<EspMinerSim> {
   const now = options.now ?? Date.now;
   const hashRate = options.hashRate ?? 1200;
@@ -74,6 +101,9 @@ export async function startEspMinerSim(options: EspMinerSimOptions = {}): Promis
   const idleWatts = options.idleWatts ?? 3;
   const pauseEndpoints = options.pauseEndpoints ?? true;
   const version = options.version ?? (pauseEndpoints ? 'v2.14.0' : 'v2.13.0');
+  const macAddr = options.macAddr ?? '02:00:00:b1:7a:01';
+  const hostname = options.hostname ?? 'bitaxe-sim';
+  const stratumUser = options.stratumUser ?? 'hashgate.bitaxe';
   let paused = options.paused ?? false;
   let booting = !paused && (options.booting ?? false);
   const started = now();
@@ -97,28 +127,54 @@ export async function startEspMinerSim(options: EspMinerSimOptions = {}): Promis
   function info(): Record<string, unknown> {
     const s = state();
     if (!paused && !booting) accepted += 1;
+    const inputMv = 5100;
     return {
       ...(pauseEndpoints ? { miningPaused: paused } : {}),
-      ASICModel: 'BM1370',
+      ASICModel: ASIC.model,
+      asicCount: ASIC.count,
+      smallCoreCount: ASIC.smallCores,
       hashRate: s.hashRate,
       expectedHashrate: hashRate,
       power: s.power,
-      voltage: 5.1,
-      current: (s.power / 5.1) * 1000,
+      voltage: inputMv,
+      current: (s.power / inputMv) * 1e6, // mA
       temp: paused ? 32 : 58,
       vrTemp: paused ? 35 : 52,
+      autofanspeed: 1,
       fanspeed: paused ? 20 : 65,
       fanrpm: paused ? 1500 : 4200,
-      frequency: 525,
-      coreVoltage: 1150,
+      frequency: ASIC.defaultFrequency,
+      coreVoltage: ASIC.defaultVoltage,
+      coreVoltageActual: paused ? 0 : ASIC.defaultVoltage - 6,
       sharesAccepted: accepted,
       sharesRejected: 0,
       uptimeSeconds: Math.floor((now() - started) / 1000),
-      hostname: 'bitaxe-sim',
+      hostname,
+      macAddr,
       version,
       axeOSVersion: version,
       stratumURL: '127.0.0.1',
       stratumPort: 3333,
+      stratumUser,
+      fallbackStratumURL: '127.0.0.1',
+      fallbackStratumPort: 3334,
+      fallbackStratumUser: stratumUser,
+      isUsingFallbackStratum: 0,
+    };
+  }
+
+  /** GET /api/system/asic, as ESP-Miner's handler builds it. */
+  function asic(): Record<string, unknown> {
+    return {
+      ASICModel: ASIC.model,
+      deviceModel: ASIC.device,
+      swarmColor: 'purple',
+      asicCount: ASIC.count,
+      hashDomains: ASIC.hashDomains,
+      defaultFrequency: ASIC.defaultFrequency,
+      frequencyOptions: [...ASIC.frequencyOptions],
+      defaultVoltage: ASIC.defaultVoltage,
+      voltageOptions: [...ASIC.voltageOptions],
     };
   }
 
@@ -130,6 +186,7 @@ export async function startEspMinerSim(options: EspMinerSimOptions = {}): Promis
 
   function routeOf(method: string, path: string): EspMinerRoute | null {
     if (method === 'GET' && path === '/api/system/info') return 'info';
+    if (method === 'GET' && path === '/api/system/asic') return 'asic';
     if (pauseEndpoints && method === 'POST' && path === '/api/system/pause') return 'pause';
     if (pauseEndpoints && method === 'POST' && path === '/api/system/resume') return 'resume';
     return null;
@@ -153,6 +210,8 @@ export async function startEspMinerSim(options: EspMinerSimOptions = {}): Promis
       switch (route) {
         case 'info':
           return send(res, 200, info());
+        case 'asic':
+          return send(res, 200, asic());
         case 'pause':
           setPaused(true);
           return send(res, 200, { message: 'Mining paused' });

@@ -124,7 +124,7 @@ export interface DriverTiming {
  */
 export interface RigControl {
   readonly kind: DriverKind;
-  /** Whether setPowerTarget exists for this rig (e.g. LuxOS profiles configured). */
+  /** Whether this rig has a power target now (configured, or listed by its firmware: LuxOS profiles once read). */
   readonly supportsPowerTarget: boolean;
   /**
    * True for firmware drivers: hashgate keeps the rig's Stratum session alive and fed while it is curtailed

@@ -8,11 +8,13 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import fc from 'fast-check';
 import t from 'tap';
 import type { DriverConfig } from '../../src/config/throttle-schema.js';
 import { type EspMinerSimOptions, startEspMinerSim } from '../../src/sim/esp-miner-sim.js';
 import { type LuxosSimOptions, type LuxosSimState, startLuxosSim } from '../../src/sim/luxos-sim.js';
 import { createRigControl, normalizeRigIp } from '../../src/throttle/drivers/index.js';
+import { MAX_FIRMWARE_PROFILES, parseFirmwareProfiles } from '../../src/throttle/drivers/luxos-profiles.js';
 import { DriverError, type RigControl, type StratumGate } from '../../src/throttle/types.js';
 import { createLogger } from '../../src/util/log.js';
 
@@ -71,7 +73,14 @@ async function luxos(t: Tap, simOptions: LuxosSimOptions = {}, over: Partial<Lux
 }
 
 function espConfig(port: number, over: Partial<EspConfig> = {}): EspConfig {
-  return { type: 'esp-miner', host: '127.0.0.1', port, timeoutMs: 2000, settle: { curtailMs: null, resumeMs: null, powerMs: null }, ...over };
+  return {
+    type: 'esp-miner',
+    host: '127.0.0.1',
+    port,
+    timeoutMs: 2000,
+    settle: { curtailMs: null, resumeMs: null, powerMs: null },
+    ...over,
+  };
 }
 
 async function espMiner(t: Tap, simOptions: EspMinerSimOptions = {}, over: Partial<EspConfig> = {}) {
@@ -289,10 +298,10 @@ t.test('luxos: replies without the NUL terminator are read to the end of the con
   t.match(await control.readState!(), { hashing: false });
 });
 
-t.test('luxos: power targets come only from driver.profiles', async (t) => {
+t.test('luxos: a power target needs a known profile: unknown watts and unusable names are config errors', async (t) => {
   const { sim, control } = await luxos(t);
   const e = await driverError(control.setPowerTarget!(2500));
-  t.equal(e.message, 'no LuxOS profile configured for 2500 W (driver.profiles has 2400, 2800, 3250)');
+  t.equal(e.message, "no LuxOS profile for 2500 W (driver.profiles has 2400, 2800, 3250; the firmware's profiles not read)");
   t.equal(e.code, 'HG_ERR_DRIVER_CONFIG');
   t.equal(sim.commands.length, 0);
   sim.failures.errors.profileset = 'Profile not found';
@@ -302,8 +311,12 @@ t.test('luxos: power targets come only from driver.profiles', async (t) => {
   });
 
   const none = await luxos(t, {}, { profiles: {} });
-  t.equal(none.control.supportsPowerTarget, false);
-  t.equal(none.control.setPowerTarget, undefined);
+  t.equal(none.control.supportsPowerTarget, false, 'no profile configured and none read from the firmware');
+  t.match(await driverError(none.control.setPowerTarget!(2400)), {
+    message: "no LuxOS profile for 2400 W (driver.profiles has none; the firmware's profiles not read)",
+    code: 'HG_ERR_DRIVER_CONFIG',
+  });
+  t.equal(none.sim.commands.length, 0, 'nothing sent');
   const bad = await luxos(t, {}, { profiles: { '2000': '2' } });
   t.match(await driverError(bad.control.setPowerTarget!(2000)), { message: /reads as a board id/, code: 'HG_ERR_DRIVER_CONFIG' });
 });
@@ -313,8 +326,8 @@ t.test('luxos: concurrent calls go one at a time; close() logs off and later cal
   await Promise.all([control.curtail(), control.readState!(), control.resume(), control.readState!()]);
   t.same(
     sim.commands.map((c) => c.command),
-    ['session', 'logon', 'curtail', 'summary', 'power', 'config', 'curtail', 'summary', 'power', 'config'],
-    'in call order, never interleaved',
+    ['session', 'logon', 'curtail', 'summary', 'power', 'config', 'version', 'curtail', 'summary', 'power', 'config'],
+    'in call order, never interleaved (the firmware version asked once)',
   );
   t.equal(sim.state.sleeping, false);
   control.close();
@@ -428,6 +441,186 @@ t.test('luxos: STATUS W is a success: reads judged by their data, changes logged
   t.match(logText(), /"command":"logon","msg":"Default password in use"/);
 });
 
+/** Firmware profiles with names no configuration uses: proof that the driver took them from `profiles`. */
+const FIRMWARE_PROFILES: LuxosSimOptions['profiles'] = {
+  'eco-2': { watts: 2500, ghs: 90_000 },
+  'eco-1': { watts: 2900, ghs: 100_000 },
+  default: { watts: 3250, ghs: 110_000 },
+  turbo: { watts: 3600, ghs: 118_000 },
+};
+
+t.test('luxos: readPowerTargets lists the firmware profiles; targets and resume work from them without driver.profiles', async (t) => {
+  const { sim, control } = await luxos(t, { profiles: FIRMWARE_PROFILES, profile: 'default' }, { profiles: {} });
+  t.equal(control.supportsPowerTarget, false, 'nothing known before the firmware was asked');
+  const targets = await control.readPowerTargets!();
+  t.same(
+    targets,
+    [
+      { watts: 2500, ths: 90, name: 'eco-2' },
+      { watts: 2900, ths: 100, name: 'eco-1' },
+      { watts: 3250, ths: 110, name: 'default' },
+      { watts: 3600, ths: 118, name: 'turbo' },
+    ],
+    'one per profile, ascending by watts, Hashrate in TH/s',
+  );
+  t.equal(control.supportsPowerTarget, true, 'known once the firmware listed profiles');
+  t.same(
+    sim.commands.map((c) => c.command),
+    ['profiles'],
+    'a read: no session',
+  );
+
+  await control.setPowerTarget!(2900);
+  t.match(sim.state, { profile: 'eco-1', watts: 2900 });
+  const sid = sim.state.session!;
+  t.equal(sim.commands.at(-1)!.parameter, `${sid},eco-1`, "the firmware's own name");
+  t.match((await control.readState!()).detail, /profile for 2900 W/);
+  await control.resume();
+  t.match(sim.state, { profile: 'default', watts: 3250, sleeping: false }, 'resume returns to "default", not the highest (turbo)');
+  t.ok(
+    sim.commands.some((c) => c.command === 'profileset' && c.parameter === `${sid},default`),
+    'profileset <session>,default',
+  );
+  t.notOk((await control.readState!()).detail.includes('profile for'), 'no longer reduced');
+
+  t.match(await driverError(control.setPowerTarget!(2700)), {
+    message: 'no LuxOS profile for 2700 W (driver.profiles has none; the firmware lists 2500, 2900, 3250, 3600)',
+    code: 'HG_ERR_DRIVER_CONFIG',
+  });
+});
+
+t.test('luxos: driver.profiles override the firmware name for the same watts; without "default" resume takes the highest', async (t) => {
+  const profiles = { ...FIRMWARE_PROFILES, 'site-2900': { watts: 2900, ghs: 100_000 } };
+  const { sim, control } = await luxos(t, { profiles, profile: 'default' }, { profiles: { '2900': 'site-2900' } });
+  t.equal(control.supportsPowerTarget, true, 'configured profiles: as before, without asking the firmware');
+  await control.readPowerTargets!();
+  await control.setPowerTarget!(2900);
+  t.equal(sim.state.profile, 'site-2900', 'the configured name wins over "eco-1"');
+  await control.setPowerTarget!(2500);
+  t.equal(sim.state.profile, 'eco-2', 'other watts keep the firmware name');
+  await control.resume();
+  t.equal(sim.state.profile, 'default');
+
+  const twoProfiles = { low: { watts: 2000, ghs: 70_000 }, high: { watts: 3000, ghs: 100_000 } };
+  const noDefault = await luxos(t, { profiles: twoProfiles, profile: 'high' }, { profiles: {} });
+  await noDefault.control.readPowerTargets!();
+  await noDefault.control.setPowerTarget!(2000);
+  t.equal(noDefault.sim.state.profile, 'low');
+  await noDefault.control.resume();
+  t.equal(noDefault.sim.state.profile, 'high', 'no "default" listed: the highest-watt profile');
+  await noDefault.control.setPowerTarget!(3000);
+  const before = noDefault.sim.commands.length;
+  await noDefault.control.resume();
+  t.notOk(
+    noDefault.sim.commands.slice(before).some((c) => c.command === 'profileset'),
+    'a target at the full-power watts is not a reduction: resume sends no profileset',
+  );
+});
+
+t.test('luxos: readPowerTargets from an older build without `profiles` is empty; other refusals are DriverErrors', async (t) => {
+  const old = await luxos(t, { unsupported: ['profiles'] }, { profiles: {} });
+  t.same(await old.control.readPowerTargets!(), []);
+  t.equal(old.control.supportsPowerTarget, false);
+  const configured = await luxos(t, { unsupported: ['profiles'] });
+  t.same(await configured.control.readPowerTargets!(), []);
+  await configured.control.setPowerTarget!(2800);
+  t.equal(configured.sim.state.profile, '2800W', 'driver.profiles still serve');
+
+  const { sim, control } = await luxos(t, {}, { profiles: {} });
+  sim.failures.errors.profiles = 'Busy';
+  t.match(await driverError(control.readPowerTargets!()), { message: 'profiles: Busy (LuxOS code 999)', code: 'HG_ERR_DRIVER_COMMAND' });
+  t.equal(control.supportsPowerTarget, false);
+  sim.failures.errors = {};
+  sim.failures.drop = ['profiles'];
+  await driverError(control.readPowerTargets!());
+});
+
+t.test('luxos: parseFirmwareProfiles skips bad entries, keeps one per watts, reads at most 64, never throws on odd entries', async (t) => {
+  const where = '127.0.0.1:4028';
+  const reply = {
+    STATUS: [{ STATUS: 'S' }],
+    PROFILES: [
+      { 'Profile Name': 'default', Watts: 3250, Hashrate: 110 },
+      { 'Profile Name': 'low', Watts: '2400', Hashrate: 'n/a' },
+      { 'Profile Name': 'dup', Watts: 3250.2, Hashrate: 111 },
+      { 'Profile Name': '', Watts: 2000 },
+      { 'Profile Name': 'a,b', Watts: 2100 },
+      { 'Profile Name': '2', Watts: 2200 },
+      { 'Profile Name': 'zero', Watts: 0 },
+      { 'Profile Name': 'neg', Watts: -5 },
+      { 'Profile Name': 'tiny', Watts: 0.4 },
+      { 'Profile Name': 'huge', Watts: 1e9 },
+      { 'Profile Name': 'x'.repeat(65), Watts: 2300 },
+      { Watts: 2350 },
+      null,
+      'text',
+      [1, 2],
+      { 'Profile Name': 'neg-hash', Watts: 2600, Hashrate: -1 },
+    ],
+  };
+  t.same(parseFirmwareProfiles(reply, where), [
+    { watts: 2400, ths: null, name: 'low' },
+    { watts: 2600, ths: null, name: 'neg-hash' },
+    { watts: 3250, ths: 110, name: 'default' },
+  ]);
+  const tie = {
+    PROFILES: [
+      { 'Profile Name': 'a', Watts: 3000 },
+      { 'Profile Name': 'default', Watts: 3000 },
+      { 'Profile Name': 'b', Watts: 3000 },
+    ],
+  };
+  t.same(parseFirmwareProfiles(tie, where), [{ watts: 3000, ths: null, name: 'default' }], '"default" wins a tie, else the first');
+
+  const many = { PROFILES: Array.from({ length: 100 }, (_, i) => ({ 'Profile Name': `p${i}`, Watts: 1000 + i })) };
+  const read = parseFirmwareProfiles(many, where);
+  t.equal(read.length, MAX_FIRMWARE_PROFILES);
+  t.equal(read.at(-1)!.name, `p${MAX_FIRMWARE_PROFILES - 1}`, 'entries after the 64th are ignored');
+
+  for (const bad of [{}, { PROFILES: 'x' }, { PROFILES: { a: 1 } }]) {
+    t.throws(() => parseFirmwareProfiles(bad, where), {
+      name: 'DriverError',
+      message: `profiles: reply from ${where} has no PROFILES list`,
+    });
+  }
+
+  const entry = fc.oneof(fc.anything(), fc.record({ 'Profile Name': fc.string(), Watts: fc.anything(), Hashrate: fc.anything() }));
+  fc.assert(
+    fc.property(fc.array(entry, { maxLength: 80 }), (entries) => {
+      const out = parseFirmwareProfiles({ PROFILES: entries }, where);
+      if (out.length > MAX_FIRMWARE_PROFILES) return false;
+      for (let i = 1; i < out.length; i++) if (!(out[i - 1]!.watts < out[i]!.watts)) return false;
+      return out.every(
+        (p) => Number.isInteger(p.watts) && p.watts > 0 && p.watts <= 100_000 && p.name.trim() !== '' && (p.ths === null || p.ths >= 0),
+      );
+    }),
+    { numRuns: 300 },
+  );
+});
+
+t.test('luxos: readState reports the firmware version, asked once and again after LUXminer restarts', async (t) => {
+  let clock = 1_700_000_000_000;
+  const { sim, control } = await luxos(t, { now: () => clock, firmwareVersion: '2024.1.26.143259-2d8448bf' });
+  t.match(await control.readState!(), { firmware: '2024.1.26.143259-2d8448bf', hashrateThs: 110, hashing: true });
+  clock += 60_000;
+  t.equal((await control.readState!()).firmware, '2024.1.26.143259-2d8448bf');
+  t.equal(sim.commands.filter((c) => c.command === 'version').length, 1, 'not asked on every read');
+  sim.restartMiner('2025.5.1.000000-0badc0de'); // Elapsed back to 0: LUXminer restarted (a firmware update)
+  t.equal((await control.readState!()).firmware, '2025.5.1.000000-0badc0de');
+  t.equal(sim.commands.filter((c) => c.command === 'version').length, 2, 'asked again after the restart');
+});
+
+t.test('luxos: an older build without `version` and `profiles` still reads, curtails and resumes', async (t) => {
+  const { sim, control } = await luxos(t, { unsupported: ['version', 'profiles'] }, { profiles: {} });
+  t.match(await control.readState!(), { hashing: true, firmware: null, powerWatts: 3250, asleep: false });
+  t.same(await control.readPowerTargets!(), []);
+  await control.curtail();
+  t.match(await control.readState!(), { hashing: false, asleep: true, firmware: null });
+  await control.resume();
+  t.equal(sim.state.sleeping, false);
+  t.equal(sim.commands.filter((c) => c.command === 'version').length, 1, 'a build without `version` is not asked again');
+});
+
 // ---------------------------------------------------------------------------
 // esp-miner
 
@@ -450,7 +643,7 @@ t.test('esp-miner: pause and resume over HTTP; readState from /api/system/info',
   t.equal(control.keepsSession, true);
   t.equal(control.supportsPowerTarget, false);
   t.equal(control.setPowerTarget, undefined);
-  t.match(await control.readState!(), { hashing: true, asleep: false, powerWatts: 17 });
+  t.match(await control.readState!(), { hashing: true, asleep: false, powerWatts: 17, hashrateThs: 1.2, firmware: 'v2.14.0' });
 
   await control.curtail();
   t.match(sim.state, { paused: true, hashRate: 0, power: 3 });

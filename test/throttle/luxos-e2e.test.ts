@@ -11,6 +11,7 @@ import t from 'tap';
 import { buildConfig } from '../../src/config/index.js';
 import { Daemon } from '../../src/daemon/daemon.js';
 import { startLuxosSim } from '../../src/sim/luxos-sim.js';
+import type { ThrottleEvent } from '../../src/throttle/types.js';
 import { createLogger } from '../../src/util/log.js';
 import { pool } from '../helpers/sim.js';
 import { changes, INSTANT, onePool, rigMiner, rigOf, scriptedSource, SMALL_SITE, tickWatch } from './e2e-kit.js';
@@ -89,5 +90,69 @@ t.test('luxos: another tool holds the API session; hashgate curtails and resumes
   t.notOk(
     lux.commands.some((c) => c.command === 'logoff'),
     'hashgate never logged off a session it did not open',
+  );
+});
+
+t.test('luxos: power targets read from the firmware profiles reach the planner with their TH/s; resume returns to default', async (t) => {
+  const p = await pool(t, { lifetimeMs: 60_000 });
+  const source = scriptedSource();
+  const lux = await startLuxosSim({});
+  t.teardown(() => lux.close());
+  const config = buildConfig({
+    file: {
+      name: 'luxos-profiles-e2e',
+      value: {
+        ...onePool(p.port),
+        throttle: { ...SMALL_SITE, siteBudgetWatts: 4250, gpu: { idleWatts: 0, wattsPerRequest: 100, maxWatts: 4250 } },
+        rigs: [
+          {
+            // No `profiles` configured: the firmware's list (default 3,250 W, 2800W, 2400W) is the only source.
+            name: 'lux',
+            match: { worker: 'l.lux' },
+            ratedWatts: 3250,
+            ratedThs: 110,
+            priority: 0,
+            driver: { type: 'luxos', host: '127.0.0.1', port: lux.port, settle: INSTANT },
+          },
+          { name: 'other', match: { worker: 'l.other' }, ratedWatts: 1000, ratedThs: 20, priority: 5, driver: { type: 'stratum' } },
+        ],
+      },
+    },
+  });
+  const tw = tickWatch();
+  const events: ThrottleEvent[] = [];
+  const sink = { publishStatus: () => {}, publishEvent: (e: ThrottleEvent) => void events.push(e), close: () => {} };
+  const daemon = new Daemon(config, log, { signalSource: source, statusSink: sink, onThrottleTick: tw.onTick });
+  await daemon.start();
+  t.teardown(() => daemon.stop());
+  const port = daemon.addresses()[0]!.port;
+  const m = await rigMiner(t, port, 'l.lux');
+  const other = await rigMiner(t, port, 'l.other');
+  await Promise.all([m, other].map((x) => x.waitFor(() => x.stats.accepted > 0, 20_000, 'mining')));
+  await tw.until(() => tw.status?.mode === 'live' && tw.status.rigs.length === 2, 'live with both rigs');
+  await tw.until(() => lux.commands.some((c) => c.command === 'profiles'), 'the profiles read');
+
+  // Depth 4: 400 W to find; the 2800W profile frees 450 W.
+  source.depth = 4;
+  await when(() => lux.state.profile === '2800W', 'the 2800W profile selected', [changes(lux)]);
+  await tw.until(() => rigOf(tw.status, 'l.lux')?.state === 'reduced', 'status shows it reduced');
+  await tw.until(() => events.some((e) => e.type === 'set-power'), 'the set-power event');
+  const setPower = events.find((e) => e.type === 'set-power');
+  t.match(
+    setPower,
+    { rig: 'l.lux', watts: 2800, reason: /power target 2,800 W \(98\.0 TH\/s of 110\.0\)/ },
+    "the firmware's TH/s in the reason",
+  );
+  t.notOk(lux.state.sleeping, 'reduced, not asleep');
+
+  source.depth = 0;
+  await when(() => lux.state.profile === 'default', 'back to the default profile', [changes(lux)]);
+  await tw.until(() => rigOf(tw.status, 'l.lux')?.state === 'running', 'status shows it running');
+  t.equal(
+    lux.commands
+      .filter((c) => c.command === 'profileset')
+      .at(-1)
+      ?.parameter?.split(',')[1],
+    'default',
   );
 });

@@ -12,8 +12,15 @@
 
 import { DriverError } from '../types.js';
 import { exchange, type Reply } from './cgminer-api.js';
+import { clip } from './common.js';
 
 export type { Reply } from './cgminer-api.js';
+
+/** One command with its STATUS checked (luxos.ts): rejects with LuxosStatusError on E/F. `label` names it in messages. */
+export type LuxosSend = (command: string, params: readonly string[], label: string) => Promise<Reply>;
+
+/** Firmware version texts longer than this are cut (a field for logs and status, not a blob). */
+const MAX_VERSION_LENGTH = 64;
 
 /** A STATUS E/F answer from the miner; `statusMsg` is the firmware's Msg, already scrubbed of the password. */
 export class LuxosStatusError extends DriverError {
@@ -65,4 +72,19 @@ export function sessionIdOf(reply: Reply): string | null {
 export function curtailModeOf(reply: Reply): string | null {
   const mode = firstRecord(reply, 'CONFIG')?.CurtailMode;
   return typeof mode === 'string' && mode !== '' ? mode : null;
+}
+
+/**
+ * The firmware version from a `version` reply: `VERSION[0].LUXminer` (LUXminer's own version, e.g.
+ * "2024.1.26.143259-2d8448bf"), else `VERSION[0].Miner` (what pyasic reads; Luxor's docs show it as the same
+ * date version in the example and as a spoofed "uart_trans.1.3" in the field table). Null when neither is a
+ * non-empty string.
+ */
+export function firmwareVersionOf(reply: Reply): string | null {
+  const v = firstRecord(reply, 'VERSION');
+  for (const key of ['LUXminer', 'Miner']) {
+    const text = v?.[key];
+    if (typeof text === 'string' && text.trim() !== '') return clip(text, MAX_VERSION_LENGTH);
+  }
+  return null;
 }

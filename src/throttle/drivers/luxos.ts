@@ -20,15 +20,21 @@
  * - `curtail` `sleep` turns the hashboards and the PSU output off; `wakeup`
  *   ramps them back; a `wakeup` of a miner that is not asleep is refused with
  *   "Miner is already active", which hashgate takes as done.
- * - `summary` (`SUMMARY[0]["GHS 5s"]`), `power` (`POWER[0].Watts`) and `config`
- *   (`CONFIG[0].CurtailMode`, "Sleep" while curtailed) need no session.
+ * - `summary` (`SUMMARY[0]["GHS 5s"]`), `power` (`POWER[0].Watts`), `config`
+ *   (`CONFIG[0].CurtailMode`, "Sleep" while curtailed), `version` and `profiles` need no
+ *   session (readState: luxos-state.ts; power targets: luxos-profiles.ts).
+ * - Power targets are LuxOS profiles: the firmware lists them (`profiles`, read by
+ *   readPowerTargets), driver.profiles overrides the name for the same watts. resume()
+ *   returns to the firmware's "default" profile (else the highest-watt one known).
  */
 
 import type { DriverConfig } from '../../config/throttle-schema.js';
 import type { Logger } from '../../util/log.js';
-import { DriverError, type RigControl, type RigFirmwareState } from '../types.js';
+import { DriverError, type RigControl } from '../types.js';
 import { clip, createSerialQueue, describeAddress } from './common.js';
-import { curtailModeOf, firstRecord, firstStatus, LuxosStatusError, numberOf, type Reply, roundTrip, sessionIdOf } from './luxos-wire.js';
+import { createProfileBook, readFirmwareProfiles } from './luxos-profiles.js';
+import { createLuxosStateReader } from './luxos-state.js';
+import { firstStatus, LuxosStatusError, type LuxosSend, type Reply, roundTrip, sessionIdOf } from './luxos-wire.js';
 import { driverTiming } from './timing.js';
 
 export type LuxosDriverConfig = Extract<DriverConfig, { type: 'luxos' }>;
@@ -55,17 +61,10 @@ const ALREADY: Readonly<Record<'sleep' | 'wakeup', RegExp>> = {
   wakeup: /already (active|awake|running|mining)/i,
 };
 
-/** Profile names go into a comma-separated parameter; LuxOS reads a bare 0–3 as a legacy board id. */
-function profileNameProblem(name: string): string | null {
-  if (name.includes(',')) return 'contains a comma (LuxOS parameters are comma-separated)';
-  if (/^\s*[0-3]\s*$/.test(name)) return 'is 0–3, which LuxOS reads as a board id';
-  return null;
-}
-
 /** The miner's API as the control uses it: the session (found or logged on, and renewed once) and the password behind it. */
 interface LuxosApi {
   /** One command; rejects with LuxosStatusError on STATUS E/F. `label` names it in messages (never with parameters). */
-  send(command: string, params: readonly string[], label: string): Promise<Reply>;
+  send: LuxosSend;
   /** A command that needs the session: gets one if needed, and a fresh one once if the miner no longer knows the cached id. */
   privileged(command: string, args: readonly string[]): Promise<Reply>;
   /** Frees the miner's single session for other tools if hashgate opened it; best effort, never keeps the process alive. */
@@ -89,7 +88,7 @@ async function readPassword(config: LuxosDriverConfig, ctx: LuxosContext): Promi
 }
 
 /** One command with its STATUS checked: E/F reject (the Msg scrubbed of the password), W is logged and passes. */
-function createSender(config: LuxosDriverConfig, ctx: LuxosContext, scrub: (text: string) => string): LuxosApi['send'] {
+function createSender(config: LuxosDriverConfig, ctx: LuxosContext, scrub: (text: string) => string): LuxosSend {
   const { host, log } = ctx;
   const where = describeAddress(host, config.port);
   return async (command, params, label) => {
@@ -180,69 +179,15 @@ async function curtailAction(api: LuxosApi, log: Logger, action: 'sleep' | 'wake
   }
 }
 
-/** The configured profile for exactly `watts` (watts → name, ascending), its name checked. */
-function profileFor(profiles: readonly (readonly [number, string])[], watts: number): string {
-  const hit = profiles.find(([w]) => w === watts);
-  if (hit === undefined) {
-    const known = profiles.map(([w]) => w).join(', ');
-    throw new DriverError(
-      'luxos',
-      `no LuxOS profile configured for ${watts} W (driver.profiles has ${known || 'none'})`,
-      'HG_ERR_DRIVER_CONFIG',
-    );
-  }
-  const problem = profileNameProblem(hit[1]);
-  if (problem !== null) throw new DriverError('luxos', `profile name "${clip(hit[1], 40)}" ${problem}`, 'HG_ERR_DRIVER_CONFIG');
-  return hit[1];
-}
-
-/** A read the firmware may lack (older LUXminer builds): null on a STATUS error, other failures thrown. */
-async function optionalRead(api: LuxosApi, command: string): Promise<Reply | null> {
-  try {
-    return await api.send(command, [], command);
-  } catch (e) {
-    if (e instanceof LuxosStatusError) return null;
-    throw e;
-  }
-}
-
-/**
- * The rig's state from `summary` (hash rate), `power` (watts) and `config` (CurtailMode: the positive sign of
- * sleep), with what hashgate last commanded. A 0 hash rate alone is not sleep: a booting rig reports it too.
- */
-async function readLuxosState(api: LuxosApi, where: string, asleep: boolean | null, reducedTo: number | null): Promise<RigFirmwareState> {
-  const summary = firstRecord(await api.send('summary', [], 'summary'), 'SUMMARY');
-  const ghs = numberOf(summary?.['GHS 5s']) ?? numberOf(summary?.['GHS av']);
-  if (ghs === null) throw new DriverError('luxos', `summary: reply from ${where} has no hash rate`);
-  const power = await optionalRead(api, 'power');
-  const watts = power === null ? null : numberOf(firstRecord(power, 'POWER')?.Watts);
-  const config = await optionalRead(api, 'config');
-  const mode = config === null ? null : curtailModeOf(config);
-  const parts = [`${ghs} GH/s (5 s)`, watts === null ? 'power unknown' : `${watts} W`, `curtail mode ${mode ?? 'unknown'}`];
-  if (asleep === true) parts.push('sleep commanded');
-  if (reducedTo !== null) parts.push(`profile for ${reducedTo} W`);
-  return {
-    hashing: ghs > 0,
-    asleep: mode === null ? null : /sleep/i.test(mode),
-    hashrateThs: ghs / 1000,
-    powerWatts: watts,
-    firmware: null,
-    detail: parts.join(', '),
-  };
-}
-
 export function createLuxosControl(config: LuxosDriverConfig, ctx: LuxosContext): RigControl {
   const where = describeAddress(ctx.host, config.port);
   const api = createLuxosApi(config, ctx);
   const serial = createSerialQueue();
-  /** Profile name per watts, ascending by watts. */
-  const profiles = Object.entries(config.profiles)
-    .map(([w, name]) => [Number(w), name] as const)
-    .sort((a, b) => a[0] - b[0]);
-  const fullProfile = profiles.length > 0 ? profiles[profiles.length - 1]! : null;
+  const profiles = createProfileBook(config.profiles);
+  const state = createLuxosStateReader(api.send, where);
   /** What hashgate last made the rig do: null = unknown (e.g. after a restart). */
   let asleep: boolean | null = null;
-  /** Watts of the profile hashgate selected below full power, null when it did not. */
+  /** Watts of the profile hashgate selected instead of the full-power one, null when it did not. */
   let reducedTo: number | null = null;
   let closed = false;
 
@@ -250,9 +195,19 @@ export function createLuxosControl(config: LuxosDriverConfig, ctx: LuxosContext)
     if (closed) throw new DriverError('luxos', 'driver closed');
   }
 
-  const control: RigControl = {
+  /** Wakes the boards unless hashgate knows they are awake. */
+  async function wake(): Promise<void> {
+    if (asleep === false) return;
+    await curtailAction(api, ctx.log, 'wakeup');
+    asleep = false;
+  }
+
+  return {
     kind: 'luxos',
-    supportsPowerTarget: profiles.length > 0,
+    /** True once a profile is known: configured, or listed by the firmware (readPowerTargets). */
+    get supportsPowerTarget() {
+      return profiles.any;
+    },
     keepsSession: true,
     timing: driverTiming('luxos', config.settle),
 
@@ -263,25 +218,40 @@ export function createLuxosControl(config: LuxosDriverConfig, ctx: LuxosContext)
         asleep = true;
       }),
 
+    setPowerTarget: (watts: number) =>
+      serial(async () => {
+        guard();
+        await api.privileged('profileset', [profiles.nameFor(watts)]);
+        reducedTo = watts === profiles.full?.watts ? null : watts;
+        // A power target means "run at this power": wake the boards if hashgate had put them to sleep.
+        if (asleep === true) await wake();
+      }),
+
     resume: () =>
       serial(async () => {
         guard();
-        // Back to full power: the highest-watt profile if hashgate had selected a lower one, then wake the boards
-        // unless hashgate knows they are awake.
-        if (reducedTo !== null && fullProfile !== null) {
-          await api.privileged('profileset', [profileFor(profiles, fullProfile[0])]);
+        // Back to full power: the full-power profile if hashgate had selected another, then wake the boards.
+        const full = profiles.full;
+        if (reducedTo !== null && full !== null) {
+          await api.privileged('profileset', [profiles.nameFor(full.watts)]);
           reducedTo = null;
         }
-        if (asleep !== false) {
-          await curtailAction(api, ctx.log, 'wakeup');
-          asleep = false;
-        }
+        await wake();
       }),
 
     readState: () =>
       serial(async () => {
         guard();
-        return readLuxosState(api, where, asleep, reducedTo);
+        return state.read({ asleep, profileWatts: reducedTo });
+      }),
+
+    readPowerTargets: () =>
+      serial(async () => {
+        guard();
+        const list = await readFirmwareProfiles(api.send, where);
+        profiles.learn(list);
+        ctx.log.debug({ count: list.length }, 'luxos: firmware profiles read');
+        return list;
       }),
 
     close: () => {
@@ -290,19 +260,4 @@ export function createLuxosControl(config: LuxosDriverConfig, ctx: LuxosContext)
       api.logoff();
     },
   };
-
-  if (profiles.length > 0) {
-    control.setPowerTarget = (watts: number) =>
-      serial(async () => {
-        guard();
-        await api.privileged('profileset', [profileFor(profiles, watts)]);
-        reducedTo = fullProfile !== null && watts < fullProfile[0] ? watts : null;
-        // A power target means "run at this power": wake the boards if hashgate had put them to sleep.
-        if (asleep === true) {
-          await curtailAction(api, ctx.log, 'wakeup');
-          asleep = false;
-        }
-      });
-  }
-  return control;
 }
