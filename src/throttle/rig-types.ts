@@ -167,6 +167,8 @@ export class DriverError extends HashgateError {
     readonly driver: DriverKind,
     message: string,
     code: DriverErrorCode = 'HG_ERR_DRIVER_COMMAND',
+    /** Nothing listens at the rig's port (ECONNREFUSED): the API is off, as opposed to slow or cut short. */
+    readonly refused = false,
   ) {
     super(code, message);
     this.name = 'DriverError';

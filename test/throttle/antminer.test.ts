@@ -7,8 +7,17 @@ import { PassThrough } from 'node:stream';
 import t from 'tap';
 import type { DriverConfig } from '../../src/config/throttle-schema.js';
 import { type AntminerSimOptions, type AntminerSimState, startAntminerSim } from '../../src/sim/antminer-sim.js';
-import { createRigControl } from '../../src/throttle/drivers/index.js';
-import { buildDigestAuthorization } from '../../src/throttle/drivers/http-digest.js';
+import {
+  API_RETRY_MS,
+  apiCommand,
+  firmwareOfSystemInfo,
+  firmwareOfVersion,
+  toGhs,
+  wattsOf,
+  webSummaryGhs,
+} from '../../src/throttle/drivers/antminer-read.js';
+import { createAntminerControl, createRigControl } from '../../src/throttle/drivers/index.js';
+import { buildDigestAuthorization, digestRequest } from '../../src/throttle/drivers/http-digest.js';
 import { powerTargetsOf } from '../../src/throttle/inventory.js';
 import { DriverError } from '../../src/throttle/types.js';
 import { createLogger } from '../../src/util/log.js';
@@ -43,6 +52,7 @@ async function antminer(
   simOptions: AntminerSimOptions = {},
   over: Partial<AntminerConfig> = {},
   readFile?: (p: string) => Promise<string>,
+  now?: () => number,
 ) {
   const sim = await startAntminerSim({ password: SECRET, replyDelayMs: 20, restartMs: 50, ...simOptions });
   t.teardown(() => sim.close());
@@ -51,16 +61,15 @@ async function antminer(
   stream.on('data', (c: Buffer) => (text += c.toString()));
   const log = createLogger({ destination: stream, level: 'debug' });
   const gate = { park: () => {}, unpark: () => {} };
-  const control = createRigControl(config(sim.port, sim.apiPort, over), {
-    rigId: 's19',
-    rigIp: null,
-    gate,
-    log,
-    ...(readFile ? { readFile } : {}),
-  });
+  // With a clock, the driver is made directly (the daemon's createRigControl passes none: Date.now).
+  const control = now
+    ? createAntminerControl(config(sim.port, sim.apiPort, over), { host: '127.0.0.1', log, readFile: readFile ?? fail, now })
+    : createRigControl(config(sim.port, sim.apiPort, over), { rigId: 's19', rigIp: null, gate, log, ...(readFile ? { readFile } : {}) });
   t.teardown(() => control.close());
   return { sim, control, logText: () => text };
 }
+
+const fail = (p: string): Promise<string> => Promise.reject(new Error(`unexpected read of ${p}`));
 
 async function driverError(p: Promise<unknown>): Promise<DriverError> {
   const e = await p.then(
@@ -87,7 +96,7 @@ function restarted(sim: { readonly state: AntminerSimState; onChange(fn: (s: Ant
 
 t.test('antminer: curtail writes sleep, resume writes normal, each read back; the miner restarts in between', async (t) => {
   const changes: AntminerSimState[] = [];
-  const { sim, control, logText } = await antminer(t, { onChange: (s) => changes.push(s) });
+  const { sim, control, logText } = await antminer(t, { onChange: (s) => changes.push(s), restartMs: 1000 }); // a gap long enough to read in
   t.equal(control.kind, 'antminer');
   t.equal(control.keepsSession, true);
   t.match(await control.readState!(), { hashing: true, asleep: false, powerWatts: null });
@@ -220,6 +229,12 @@ t.test('antminer: timeouts, half answers, HTTP errors and a refused write', asyn
   );
   t.match(e.message, /summary: reply from 127\.0\.0\.1:\d+ is cut short or not a JSON object/);
   sim.failures.half = false;
+  sim.failures.hang = ['api'];
+  const hung = await control.readState!();
+  t.match(hung, { hashing: false, asleep: false, hashrateThs: null }, 'a 4028 that hangs: not hashing, not a failure');
+  t.match(hung.detail, /API: summary: timed out after 200 ms at 127\.0\.0\.1:\d+$/);
+  t.notOk(sim.requests.includes('GET summary'), 'a timeout is no refusal: the web summary is not asked');
+  sim.failures.hang = false;
 
   sim.failures.status.get_miner_conf = 500;
   t.match((await driverError(control.readState!())).message, /HTTP 500 from/);
@@ -272,4 +287,255 @@ t.test('antminer: the config block has its defaults and refuses bad values', asy
       file: { name: 'b', value: { pools: ['stratum+tcp://127.0.0.1:1'], rigs: [rig({ type: 'antminer', lowPowerWatts: -1, port: 80 })] } },
     }),
   );
+});
+
+t.test('antminer readState: the firmware version is read once; watts only where the model reports them', async (t) => {
+  const { sim, control } = await antminer(t);
+  const first = await control.readState!();
+  t.match(first, {
+    hashing: true,
+    hashrateThs: 110,
+    powerWatts: null,
+    firmware: 'Antminer S19j Pro, Mon Jan 9 10:00:00 CST 2023 (Release)',
+  });
+  t.equal(first.detail, '110000 GH/s, work mode normal', 'no watt figure where none is reported');
+  const second = await control.readState!();
+  t.equal(second.firmware, first.firmware, 'kept');
+  t.same(
+    sim.requests.filter((r) => r.includes('get_system_info') || r.startsWith('api stats') || r === 'api version'),
+    ['GET get_system_info 401', 'GET get_system_info', 'api stats', 'api stats new_api'],
+    'system info once; stats (legacy, then new-API form) asked once, then no more: stock S19/S21 report no watts',
+  );
+
+  const chainPower = await antminer(t, { powerField: 'chain_power', watts: 3250 });
+  const running = await chainPower.control.readState!();
+  t.match(running, { powerWatts: 3250, detail: /^110000 GH\/s, work mode normal, 3250 W$/ });
+  t.equal(chainPower.sim.requests.filter((r) => r.startsWith('api stats')).length, 1, '"3250 W" in the legacy STATS[1]');
+  await chainPower.control.curtail();
+  await restarted(chainPower.sim);
+  t.match(await chainPower.control.readState!(), { hashing: false, asleep: true, powerWatts: 15 }, 'asleep: the control board only');
+
+  const watt = await antminer(t, { powerField: 'watt', watts: 5525, workMode: '3' });
+  t.match(await watt.control.readState!(), { powerWatts: Math.round(5525 * 0.7), hashrateThs: 82.5 });
+
+  const noVersion = await antminer(t, { firmwareVersion: null });
+  t.equal((await noVersion.control.readState!()).firmware, null, 'no version field anywhere: null');
+  await noVersion.control.readState!();
+  t.same(
+    noVersion.sim.requests.filter((r) => r === 'GET get_system_info' || r === 'api version'),
+    ['GET get_system_info', 'api version'],
+    'then 4028 version (CompileTime), each once',
+  );
+
+  const no404 = await antminer(t);
+  no404.sim.failures.status.get_system_info = 404;
+  t.equal((await no404.control.readState!()).firmware, 'Antminer S19j Pro, Mon Jan 9 10:00:00 CST 2023', 'from 4028 version');
+
+  const broken = await antminer(t, { api: false });
+  broken.sim.failures.status.get_system_info = 404;
+  for (let i = 0; i < 5; i++) t.equal((await broken.control.readState!()).firmware, null);
+  t.equal(broken.sim.requests.filter((r) => r === 'GET get_system_info').length, 3, 'given up after three failed reads');
+});
+
+t.test('antminer readState: 4028 closed → the web summary, remembered; 4028 asked again after API_RETRY_MS', async (t) => {
+  let clock = 1_000_000;
+  const { sim, control, logText } = await antminer(t, { api: false, powerField: 'watt', restartMs: 1000 }, {}, undefined, () => clock);
+  t.equal(sim.state.apiListening, false);
+  const first = await control.readState!();
+  t.match(first, { hashing: true, asleep: false, hashrateThs: 110, powerWatts: 3250, firmware: /^Antminer S19j Pro, / });
+  t.equal(first.detail, '110000 GH/s (web summary), work mode normal, 3250 W');
+  t.match(logText(), /antminer API refused; hash rate read from the web summary/);
+  t.ok(sim.requests.includes('GET stats'), 'watts from the web stats.cgi');
+
+  await sim.setApiListening(true);
+  clock += API_RETRY_MS - 1;
+  t.match((await control.readState!()).detail, /\(web summary\)/, 'remembered: 4028 not asked before the re-try time');
+  t.notOk(
+    sim.requests.some((r) => r === 'api summary'),
+    'no 4028 request yet',
+  );
+  clock += 1;
+  t.equal((await control.readState!()).detail, '110000 GH/s, work mode normal, 3250 W', 're-tried: 4028 answers again');
+  t.ok(sim.requests.includes('api summary'));
+  t.match(logText(), /antminer API answers again/);
+
+  // 4028 closes for good during a write's miner-process restart: the web summary has nothing either, still no failure.
+  await sim.setApiListening(false);
+  await control.curtail();
+  await control.resume();
+  t.equal(sim.state.restarting, true);
+  const restarting = await control.readState!();
+  t.match(restarting, { hashing: false, asleep: false, hashrateThs: null, powerWatts: null }, 'restart gap: not hashing, not a failure');
+  t.match(
+    restarting.detail,
+    /^hash rate unknown, work mode normal, API: summary: connection refused at 127\.0\.0\.1:\d+, web summary: GET \/cgi-bin\/summary\.cgi: answer from 127\.0\.0\.1:\d+ is not JSON/,
+  );
+  await restarted(sim);
+  t.match(await control.readState!(), { hashing: true, detail: /^110000 GH\/s \(web summary\)/ });
+});
+
+t.test('antminer readState: a restart gap that refuses 4028 is still "not hashing", not a switch to the web', async (t) => {
+  const { sim, control } = await antminer(t, { workMode: '1', restartGap: 'refuse', restartMs: 1000 });
+  await control.resume();
+  t.match(sim.state, { restarting: true, apiListening: false });
+  const gap = await control.readState!();
+  t.match(gap, { hashing: false, asleep: false });
+  t.match(gap.detail, /API: summary: connection refused at 127\.0\.0\.1:\d+, web summary: .*not JSON/);
+  await restarted(sim);
+  t.equal(sim.state.apiListening, true);
+  t.equal(
+    (await control.readState!()).detail,
+    '110000 GH/s, work mode normal',
+    '4028 again: the empty web summary did not count as working',
+  );
+});
+
+t.test('antminer: firmware too old (no work mode, no web summary) and a model without low-power mode', async (t) => {
+  const old = await antminer(t, { hasWorkMode: false, webStats: false, api: false });
+  const e = await driverError(old.control.curtail());
+  t.equal(e.code, 'HG_ERR_DRIVER_CONFIG');
+  t.match(e.message, /^get_miner_conf: 127\.0\.0\.1:\d+ reports no work mode .*firmware too old/);
+  t.notOk(
+    old.sim.requests.some((r) => r.startsWith('POST')),
+    'nothing written',
+  );
+  const state = await old.control.readState!();
+  t.match(state, { hashing: false, asleep: null, hashrateThs: null });
+  t.match(
+    state.detail,
+    /^hash rate unknown, work mode unknown, API: summary: connection refused at .*, web summary: GET \/cgi-bin\/summary\.cgi: HTTP 404/,
+  );
+
+  const s19k = await antminer(t, { lowPowerMode: false });
+  const lpm = await driverError(s19k.control.setPowerTarget!(2500));
+  t.equal(lpm.code, 'HG_ERR_DRIVER_COMMAND');
+  t.match(lpm.message, /still reports work mode "0" \(a model without low-power mode ignores it: set lowPowerWatts to null\)$/);
+});
+
+t.test('antminer: no failure puts the password in a message or a log line', async (t) => {
+  const { sim, control, logText } = await antminer(t, { api: false }, { timeoutMs: 150, writeTimeoutMs: 150 });
+  const messages: string[] = [];
+  const collect = async (p: Promise<unknown>) => messages.push((await driverError(p)).message);
+  sim.failures.hang = ['get_miner_conf'];
+  await collect(control.readState!());
+  sim.failures.hang = false;
+  sim.failures.half = ['get_miner_conf'];
+  await collect(control.curtail());
+  sim.failures.half = false;
+  sim.failures.alwaysUnauthorized = true;
+  await collect(control.resume());
+  sim.failures.alwaysUnauthorized = false;
+  sim.failures.hang = ['set_miner_conf'];
+  await collect(control.curtail());
+  sim.failures.hang = false;
+  sim.failures.half = ['summary'];
+  messages.push((await control.readState!()).detail);
+  t.equal(messages.length, 5);
+  t.match(messages, [
+    /timed out/,
+    /mid-answer/,
+    /HTTP 401 .* after digest auth/,
+    /set_miner_conf\.cgi: timed out/,
+    /web summary: .*mid-answer/,
+  ]);
+  for (const m of messages) t.notMatch(m, SECRET);
+  t.notMatch(logText(), SECRET);
+  t.notMatch(JSON.stringify(sim.requests), SECRET);
+});
+
+t.test('antminer readState parsers: units, watt fields, firmware text (shapes from captured replies)', async (t) => {
+  // asic-rs test/json/v2023_07/s23_hydro_web_summary_captured.json: rate_5s 572845.56 with rate_unit "GH/s".
+  t.equal(webSummaryGhs({ SUMMARY: [{ rate_5s: 572845.56, rate_unit: 'GH/s' }] }), 572845.56);
+  // The "Stock Bitmain Firmware API" doc's KS5 reply: rate_unit "H/s".
+  t.equal(webSummaryGhs({ SUMMARY: [{ rate_5s: 5e12, rate_unit: 'H/s' }] }), 5000);
+  t.equal(toGhs('7903.729', undefined), 7903.729, 'GHS 5s as a string (older bmminer)');
+  t.equal(toGhs(104, 'TH/s'), 104_000);
+  t.equal(toGhs(110_000, 'GH'), 110_000, 'legacy stats rate_unit without /s');
+  t.equal(toGhs(1, 'furlongs'), null);
+  t.equal(toGhs(-1, 'GH/s'), null);
+  t.equal(webSummaryGhs({ SUMMARY: [] }), null);
+  // asic-rs telemetry.rs wattage(): chain_power "3250 W" (a string), power / Power / watt (numbers).
+  t.equal(wattsOf({ STATS: [{ Type: 'Antminer S19' }, { chain_power: '3250 W' }] }), 3250);
+  t.equal(wattsOf({ STATS: [{ watt: 5525 }] }), 5525, 'the captured S23 Hyd. web stats');
+  t.equal(wattsOf({ STATS: [{ power: '3010' }] }), 3010);
+  t.equal(wattsOf({ STATS: [{ chain_power: 'n/a' }, { Power: 2900 }] }), 2900);
+  t.equal(wattsOf({ STATS: [{ 'GHS 5s': 1 }] }), null, 'stock S19/S21: no watt field');
+  t.equal(wattsOf({}), null);
+  t.equal(
+    firmwareOfSystemInfo({
+      minertype: 'Antminer KS5 Pro',
+      system_filesystem_version: 'Wed Aug 28 11:12:11 CST 2024',
+      firmware_type: 'Release',
+    }),
+    'Antminer KS5 Pro, Wed Aug 28 11:12:11 CST 2024 (Release)',
+  );
+  t.equal(firmwareOfSystemInfo({ system_filesystem_version: 'Wed Aug 28 11:12:11 CST 2024' }), 'Wed Aug 28 11:12:11 CST 2024');
+  t.equal(firmwareOfSystemInfo({ minertype: 'Antminer S9' }), null);
+  t.equal(
+    firmwareOfVersion({ VERSION: [{ CompileTime: 'Thu Jan 8 15:44:15 CST 2026', Type: 'Antminer S21 XP Hyd.' }] }),
+    'Antminer S21 XP Hyd., Thu Jan 8 15:44:15 CST 2026',
+  );
+  t.equal(firmwareOfVersion({ VERSION: [{}] }), null);
+});
+
+t.test('antminer sim: the 4028 commands and web CGI pyasic reads, in their documented shapes', async (t) => {
+  const sim = await startAntminerSim({ password: SECRET, powerField: 'chain_power' });
+  t.teardown(() => sim.close());
+  const api = (command: string, newApi = false) => apiCommand('127.0.0.1', sim.apiPort, command, 2000, newApi);
+  t.match(await api('summary'), {
+    STATUS: [{ STATUS: 'S', Code: 11 }],
+    SUMMARY: [{ 'GHS 5s': 110000, 'GHS av': 110000, Elapsed: Number }],
+    id: 1,
+  });
+  const stats = await api('stats');
+  t.match(stats, {
+    STATUS: [{ Msg: 'CGMiner stats' }],
+    STATS: [
+      { Type: 'Antminer S19j Pro' },
+      { total_rateideal: 110000, rate_unit: 'GH', chain_rate1: String, fan1: Number, chain_power: '3250 W' },
+    ],
+  });
+  const modern = await api('stats', true);
+  t.match(modern, {
+    STATUS: { STATUS: 'S', Msg: 'stats' },
+    INFO: { type: 'Antminer S19j Pro' },
+    STATS: [{ rate_5s: 110000, rate_unit: 'GH/s', 'miner-mode': 0 }],
+  });
+  t.equal(((modern.STATS as Record<string, unknown>[])[0]!.chain as unknown[]).length, 3);
+  t.match(await api('pools'), {
+    POOLS: [{ POOL: 0, URL: 'stratum+tcp://127.0.0.1:3333', User: 'acct.w1', Status: 'Alive', 'Stratum Active': true }],
+  });
+  t.match(await api('version'), { VERSION: [{ API: '3.1', CompileTime: 'Mon Jan  9 10:00:00 CST 2023', Type: 'Antminer S19j Pro' }] });
+  t.equal(((await api('devs')).DEVS as unknown[]).length, 3);
+  const multi = await api('summary+pools');
+  t.match(multi, { summary: [{ SUMMARY: [{ 'GHS 5s': 110000 }] }], pools: [{ POOLS: [{ URL: String }] }], id: 1 });
+  t.match(await api('nonsense'), { STATUS: [{ STATUS: 'E', Code: 14 }] });
+
+  const get = async (name: string) => {
+    const res = await digestRequest({
+      driver: 'antminer',
+      host: '127.0.0.1',
+      port: sim.port,
+      method: 'GET',
+      path: `/cgi-bin/${name}.cgi`,
+      user: 'root',
+      password: SECRET,
+      timeoutMs: 2000,
+    });
+    t.equal(res.status, 200, name);
+    return JSON.parse(res.body) as Record<string, unknown>;
+  };
+  t.same(await get('get_blink_status'), { blink: false });
+  t.match(await get('summary'), {
+    STATUS: { STATUS: 'S', Msg: 'summary' },
+    SUMMARY: [{ rate_5s: 110000, rate_unit: 'GH/s', status: [{ type: 'rate', status: 's' }] }],
+  });
+  t.match(await get('pools'), { POOLS: [{ index: 0, url: 'stratum+tcp://127.0.0.1:3333', user: 'acct.w1', status: 'Alive' }] });
+  t.match(await get('stats'), { STATS: [{ rate_5s: 110000, chain: Array }] });
+  t.match(await get('get_system_info'), {
+    minertype: 'Antminer S19j Pro',
+    system_filesystem_version: String,
+    firmware_type: 'Release',
+    macaddr: String,
+  });
 });

@@ -9,22 +9,21 @@
  * - The mode is written under both keys clients use, as numbers: `miner-mode` (what the stock web UI posts;
  *   a 2022 S19j Pro honoured only this one) and `bitmain-work-mode` (an S21+ on 2025 firmware needed it too).
  *   Fan, frequency level and the three pool slots are copied from the config just read (the CGI overwrites
- *   only what it is sent, and blanks nothing it is not).
+ *   only what it is sent, and blanks nothing it is not). A config with neither key is a firmware too old to
+ *   have work modes: refused before any write (HG_ERR_DRIVER_CONFIG).
  * - The firmware answers `{"stats":"success","code":"M000"}` even when it ignored the mode, so every write is
  *   confirmed by reading the config back: `bitmain-work-mode` (a numeric string) must be the mode written.
  * - The write restarts the miner process; the CGI answers after it (about 21 s measured), hence the separate
  *   `writeTimeoutMs`. A write to the mode the rig is already in is skipped (no needless restart).
  * - readState: the config's work mode is the asleep sign ("1" = asleep; a positive sign only, never a 0 hash
- *   rate: a booting rig reports 0 GH/s too). The hash rate is `SUMMARY[0]["GHS 5s"]` (number, or string on
- *   older bmminer) from the cgminer API on TCP 4028 (one JSON request per connection, NUL-terminated reply);
- *   while the miner process restarts that port closes without a reply, read as "not hashing". Stock firmware
- *   reports no watts.
+ *   rate: a booting rig reports 0 GH/s too). Hash rate, watts and firmware version: ./antminer-read.ts (4028
+ *   first, the web summary where 4028 refuses; watts only where the model reports them).
  */
 
 import type { DriverConfig } from '../../config/throttle-schema.js';
 import type { Logger } from '../../util/log.js';
 import { DriverError, type RigControl, type RigFirmwareState } from '../types.js';
-import { exchange } from './cgminer-api.js';
+import { type Cgi, createStateReads, type Json } from './antminer-read.js';
 import { clip, createSerialQueue, describeAddress } from './common.js';
 import { digestRequest } from './http-digest.js';
 import { driverTiming } from './timing.js';
@@ -37,6 +36,8 @@ export interface AntminerContext {
   readonly log: Logger;
   /** Reads driver.passwordFile (once, on first need). */
   readonly readFile: (path: string) => Promise<string>;
+  /** The clock behind the 4028 re-try (default Date.now); injected by tests. */
+  readonly now?: () => number;
 }
 
 type WorkMode = '0' | '1' | '3';
@@ -60,7 +61,7 @@ async function readPassword(config: AntminerDriverConfig, readFile: (path: strin
   return value;
 }
 
-function parseObject(text: string, label: string, where: string): Record<string, unknown> {
+function parseObject(text: string, label: string, where: string): Json {
   let value: unknown;
   try {
     value = JSON.parse(text.replace(/[\0\s]+$/, ''));
@@ -69,31 +70,30 @@ function parseObject(text: string, label: string, where: string): Record<string,
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new DriverError('antminer', `${label}: answer from ${where} is not a JSON object`);
-  return value as Record<string, unknown>;
+  return value as Json;
 }
 
 /** The config's work mode as the firmware reports it: "0", "1", "3", … ("" = normal, as pyasic reads it). */
-function workModeOf(conf: Record<string, unknown>): string | null {
+function workModeOf(conf: Json): string | null {
   const v = conf['bitmain-work-mode'] ?? conf['miner-mode'];
   if (typeof v === 'number') return String(v);
   if (typeof v === 'string') return v.trim() === '' ? '0' : v.trim();
   return null;
 }
 
-/** One cgminer API command on its own connection (TCP 4028, ./cgminer-api.ts). */
-export function apiCommand(host: string, port: number, command: string, timeoutMs: number): Promise<Record<string, unknown>> {
-  return exchange(host, port, JSON.stringify({ command }), { kind: 'antminer', label: command, timeoutMs });
+/** The POST body: the work mode under both keys (numbers), fan, frequency level and all three pool slots copied. */
+function buildPayload(conf: Json, mode: WorkMode): Json {
+  const pools = Array.isArray(conf.pools) ? conf.pools.slice(0, 3) : [];
+  while (pools.length < 3) pools.push({ url: '', user: '', pass: '' });
+  return {
+    'bitmain-fan-ctrl': conf['bitmain-fan-ctrl'] ?? false,
+    'bitmain-fan-pwm': conf['bitmain-fan-pwm'] ?? '100',
+    'freq-level': conf['bitmain-freq-level'] ?? conf['freq-level'] ?? '100',
+    'miner-mode': Number(mode),
+    'bitmain-work-mode': Number(mode),
+    pools,
+  };
 }
-
-/** GH/s from a summary reply: `SUMMARY[0]["GHS 5s"]`, a number or (older bmminer) a numeric string. */
-function ghsOf(reply: Record<string, unknown>): number | null {
-  const summary = Array.isArray(reply.SUMMARY) ? (reply.SUMMARY[0] as Record<string, unknown> | undefined) : undefined;
-  const v = summary?.['GHS 5s'];
-  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
-  return Number.isFinite(n) ? n : null;
-}
-
-type Cgi = (method: 'GET' | 'POST', path: string, body?: string) => Promise<Record<string, unknown>>;
 
 /** Writes the work mode (unless the rig is already in it) and reads the config back to confirm it. */
 async function writeWorkMode(cgi: Cgi, web: string, log: Logger, mode: WorkMode): Promise<void> {
@@ -103,28 +103,26 @@ async function writeWorkMode(cgi: Cgi, web: string, log: Logger, mode: WorkMode)
     log.debug({ mode }, 'antminer already in this work mode');
     return;
   }
-  const pools = Array.isArray(conf.pools) ? conf.pools.slice(0, 3) : [];
-  while (pools.length < 3) pools.push({ url: '', user: '', pass: '' });
-  const payload = {
-    'bitmain-fan-ctrl': conf['bitmain-fan-ctrl'] ?? false,
-    'bitmain-fan-pwm': conf['bitmain-fan-pwm'] ?? '100',
-    'freq-level': conf['bitmain-freq-level'] ?? conf['freq-level'] ?? '100',
-    'miner-mode': Number(mode),
-    'bitmain-work-mode': Number(mode),
-    pools,
-  };
-  const reply = await cgi('POST', SET_CONF, JSON.stringify(payload));
+  if (before === null)
+    throw new DriverError(
+      'antminer',
+      `get_miner_conf: ${web} reports no work mode (no bitmain-work-mode or miner-mode): a firmware too old for sleep and low-power mode; update it, or use the stratum driver`,
+      'HG_ERR_DRIVER_CONFIG',
+    );
+  const reply = await cgi('POST', SET_CONF, JSON.stringify(buildPayload(conf, mode)));
   if (reply.stats !== 'success')
     throw new DriverError(
       'antminer',
       `set_miner_conf: ${web} refused the ${MODE_NAME[mode]} mode (${clip(`${String(reply.code)} ${String(reply.msg)}`, 80)})`,
     );
   const after = workModeOf(await cgi('GET', CONF));
-  if (after !== mode)
+  if (after !== mode) {
+    const hint = mode === '3' ? ' (a model without low-power mode ignores it: set lowPowerWatts to null)' : '';
     throw new DriverError(
       'antminer',
-      `set_miner_conf: ${web} accepted the ${MODE_NAME[mode]} mode but still reports work mode ${JSON.stringify(after)}`,
+      `set_miner_conf: ${web} accepted the ${MODE_NAME[mode]} mode but still reports work mode ${JSON.stringify(after)}${hint}`,
     );
+  }
   log.info({ from: before, to: mode }, 'antminer work mode set');
 }
 
@@ -155,26 +153,32 @@ export function createAntminerControl(config: AntminerDriverConfig, ctx: Antmine
     return parseObject(res.body, `${method} ${path}`, web);
   };
 
+  const reads = createStateReads({
+    host,
+    apiPort: config.apiPort,
+    timeoutMs: config.timeoutMs,
+    cgi,
+    now: ctx.now ?? Date.now,
+    log,
+    closed: () => closed,
+  });
+
   async function readState(): Promise<RigFirmwareState> {
     const mode = workModeOf(await cgi('GET', CONF));
-    let ghs: number | null = null;
-    let apiNote = '';
-    try {
-      ghs = ghsOf(await apiCommand(host, config.apiPort, 'summary', config.timeoutMs));
-      if (ghs === null) apiNote = ', summary has no GHS 5s';
-    } catch (e) {
-      if (closed) throw e;
-      apiNote = `, API: ${(e as Error).message}`; // the miner process restarting closes 4028 for a while
-    }
-    const asleep = mode === null ? null : mode === '1';
+    const firmware = await reads.firmware();
+    const rate = await reads.rate();
+    // No rate: the miner process is down or unknown, and so are its stats.
+    const watts = rate.ghs === null ? null : await reads.watts();
     const modeText = mode === null ? 'work mode unknown' : `work mode ${MODE_NAME[mode as WorkMode] ?? mode}`;
+    const rateText =
+      rate.ghs === null ? 'hash rate unknown' : `${Math.round(rate.ghs * 10) / 10} GH/s${rate.via === 'web' ? ' (web summary)' : ''}`;
     return {
-      hashing: ghs !== null && ghs > 0,
-      asleep,
-      hashrateThs: ghs === null ? null : ghs / 1000,
-      powerWatts: null,
-      firmware: null,
-      detail: `${ghs === null ? 'hash rate unknown' : `${Math.round(ghs * 10) / 10} GH/s`}, ${modeText}${apiNote}`,
+      hashing: rate.ghs !== null && rate.ghs > 0,
+      asleep: mode === null ? null : mode === '1',
+      hashrateThs: rate.ghs === null ? null : rate.ghs / 1000,
+      powerWatts: watts,
+      firmware,
+      detail: `${rateText}, ${modeText}${watts === null ? '' : `, ${Math.round(watts)} W`}${rate.note}`,
     };
   }
 

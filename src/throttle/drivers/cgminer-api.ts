@@ -50,8 +50,8 @@ export function exchange(host: string, port: number, line: string, o: ExchangeOp
       socket.destroy();
       return true;
     }
-    function fail(message: string): void {
-      if (settle()) reject(new DriverError(o.kind, message));
+    function fail(message: string, refused = false): void {
+      if (settle()) reject(new DriverError(o.kind, message, 'HG_ERR_DRIVER_COMMAND', refused));
     }
     function complete(): void {
       if (settled) return;
@@ -73,7 +73,7 @@ export function exchange(host: string, port: number, line: string, o: ExchangeOp
     });
     socket.on('end', complete);
     socket.on('close', complete);
-    socket.on('error', (e) => fail(`${label}: ${socketErrorMessage(e, where)}`));
+    socket.on('error', (e: NodeJS.ErrnoException) => fail(`${label}: ${socketErrorMessage(e, where)}`, e.code === 'ECONNREFUSED'));
   });
 }
 
