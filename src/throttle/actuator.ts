@@ -96,6 +96,8 @@ export class Actuator {
   driverErrors = 0;
   /** Decisions handed to a driver so far. */
   decisions = 0;
+  /** Set by stop(): outcomes that arrive later are dropped (no log line, event or alert after the loop stopped). */
+  #stopped = false;
 
   constructor(options: ActuatorOptions) {
     this.#o = options;
@@ -104,6 +106,14 @@ export class Actuator {
   /** Resolves when the commands (and firmware reads) in flight now have settled and been accounted for. */
   async idle(): Promise<void> {
     await Promise.allSettled([...this.#inflight]);
+  }
+
+  /**
+   * After this, a command still in flight (an Antminer write can take a minute) settles unseen: its outcome is not
+   * logged, published or counted, since the log stream and the status sink may be closed by then. Nothing new is sent.
+   */
+  stop(): void {
+    this.#stopped = true;
   }
 
   /** The rig's control channel, made on first need; null when it cannot have one (logged once). */
@@ -122,6 +132,7 @@ export class Actuator {
 
   /** Sends one decision to the rig's driver (no-op for a rig without a control channel or a lever it lacks). */
   dispatch(d: Decision, r: RigRecord, now: number): void {
+    if (this.#stopped) return;
     const control = this.controlOf(r);
     if (control === null) return;
     const command = commandFor(d, r, control, now);
@@ -152,6 +163,7 @@ export class Actuator {
 
   #done(r: RigRecord, control: RigControl, d: Decision, watts: number): void {
     r.busy = false;
+    if (this.#stopped) return;
     const now = this.#o.clock.now();
     // Verification counts from the firmware's answer (an Antminer answers a config write only after ~21 s). A reduced
     // rig still hashes: only a full curtail is checked for shares.
@@ -168,6 +180,7 @@ export class Actuator {
 
   #failed(r: RigRecord, control: RigControl, d: Decision, before: RigPowerState, e: unknown): void {
     r.busy = false;
+    if (this.#stopped) return;
     r.state = before;
     this.driverErrors++;
     this.#o.onDriverError?.(control.kind);
@@ -211,7 +224,7 @@ export class Actuator {
     } catch {
       return; // unknown: treat as running, as before
     }
-    if (fw.asleep !== true || r.state.kind !== 'running') return;
+    if (this.#stopped || fw.asleep !== true || r.state.kind !== 'running') return;
     const now = this.#o.clock.now();
     r.state = { kind: 'curtailed', since: now, curtailedSince: now };
     r.curtailedAt = now;
@@ -224,9 +237,11 @@ export class Actuator {
     if (control.readPowerTargets === undefined) return;
     try {
       const merged = mergePowerTargets(r.spec, await control.readPowerTargets());
+      if (this.#stopped) return;
       r.spec = { ...r.spec, ...merged };
       this.#o.log.info({ rig: r.spec.id, powerTargets: merged.powerTargets }, 'power targets read from the rig firmware');
     } catch (e) {
+      if (this.#stopped) return;
       const code = e instanceof DriverError ? e.code : 'HG_ERR_DRIVER_COMMAND';
       this.#o.log.warn(
         { code, rig: r.spec.id, error: errorMessage(e) },

@@ -151,6 +151,7 @@ export class ThrottleController {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#actuator.stop();
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.#ticking;

@@ -101,6 +101,8 @@ interface ControlBehaviour {
   failWith?: string | null;
   /** Set: the rig has readState and reports this. */
   firmware?: RigFirmwareState;
+  /** Set: commands stay in flight until the test settles them (FakeControl.held). */
+  held?: boolean;
   /** Set: the driver's timing (how long its commands take to show). */
   timing?: DriverTiming;
   /** Set: the rig has readPowerTargets and lists these (a string: the read fails with it); setPowerTarget exists then. */
@@ -135,8 +137,11 @@ class FakeControl implements RigControl {
   get supportsPowerTarget(): boolean {
     return this.setPowerTarget !== undefined;
   }
+  /** With behaviour.held: the commands in flight, settled by the test. */
+  readonly held: { resolve: () => void; reject: (e: Error) => void }[] = [];
   #run(what: string): Promise<void> {
     this.calls.push(what);
+    if (this.behaviour.held === true) return new Promise((resolve, reject) => this.held.push({ resolve, reject }));
     const failWith = this.behaviour.failWith ?? null;
     return failWith === null ? Promise.resolve() : Promise.reject(new DriverError(this.kind, failWith));
   }
@@ -753,4 +758,25 @@ t.test('driver timing: a rig still settling after a resume is curtailed again on
   t.same(h.calls('c'), ['curtail'], 'c (settled) goes before the settling rig');
   t.same(h.calls('a'), ['curtail', 'resume', 'curtail'], 'forced when no other rig can cover');
   t.match(h.sink.of('curtail').at(-1), { rig: 'a', reason: /^forced: its last command settles for/ });
+});
+
+t.test('a command still in flight when the loop stops settles unseen: no log line, event or alert after stop()', async (t) => {
+  // Found by the demo: an Antminer write still in flight at shutdown failed after the log stream had ended and the
+  // late log line crashed the process (ERR_STREAM_WRITE_AFTER_END).
+  const h = harness(t, { behaviour: { a: { held: true }, b: { held: true } } });
+  h.fleet.connect('a', 'b', 'c');
+  await h.step();
+  h.source.depth = 15; // a and b go
+  h.clock.advance(INTERVAL);
+  await h.controller.tick();
+  t.same([h.calls('a'), h.calls('b')], [['curtail'], ['curtail']], 'both commands in flight');
+  const lines = h.log.lines.length;
+  const events = h.sink.events.length;
+  await h.controller.stop();
+  h.controls.get('a')!.held[0]!.reject(new DriverError('luxos', 'timed out after 60000 ms'));
+  h.controls.get('b')!.held[0]!.resolve();
+  await h.controller.idle();
+  t.same(h.log.lines.slice(lines), [], 'nothing logged after stop');
+  t.same(h.sink.events.slice(events), [], 'nothing published after stop');
+  t.same(h.driverErrors, [], 'the late failure is not counted');
 });
