@@ -217,22 +217,41 @@ const DriverSchema = z.discriminatedUnion(
       },
       objectError,
     ),
-    z.strictObject(
-      {
-        type: z.literal('whatsminer'),
-        host: z.string().min(1).nullable().prefault(null),
-        /** null = the API's own port: 4028 for 2.x, 4433 for 3.x. */
-        port: int(1, 65535).nullable().prefault(null),
-        /** The admin password (the firmware default "admin" must be changed before writes work); or passwordFile. */
-        password: z.string().nullable().prefault(null),
-        passwordFile: z.string().min(1).nullable().prefault(null),
-        /** '2': TCP 4028, get_token and AES writes; '3': TCP 4433, framed JSON, salted token. 'auto' is not supported yet. */
-        apiVersion: z.enum(['2', '3'], { error: 'must be "2" or "3"' }).prefault('2'),
-        timeoutMs: int(100, MINUTE, ' ms').prefault(5000),
-        settle: settle(),
-      },
-      objectError,
-    ),
+    z
+      .strictObject(
+        {
+          type: z.literal('whatsminer'),
+          host: z.string().min(1).nullable().prefault(null),
+          /** null = the API's own port: 4028 for 2.x, 4433 for 3.x (both probed with apiVersion "auto"). */
+          port: int(1, 65535).nullable().prefault(null),
+          /** The admin password (the firmware default "admin" must be changed before writes work); or passwordFile. */
+          password: z.string().nullable().prefault(null),
+          passwordFile: z.string().min(1).nullable().prefault(null),
+          /**
+           * '2': TCP 4028, get_token and AES writes; '3': TCP 4433, framed JSON, salted token; 'auto' (default): the
+           * version the rig answers, probed read-only once per rig (3.x on 4433, then 2.x on 4028; drivers/whatsminer-auto.ts).
+           */
+          apiVersion: z.enum(['2', '3', 'auto'], { error: 'must be "2", "3" or "auto"' }).prefault('auto'),
+          /** Power limits (W) the planner may set with adjust_power_limit; those below the rig's ratedWatts are used. */
+          powerTargets: z
+            .array(int(1, MW), { error: 'must be a list of watts (integers)' })
+            .max(64, 'at most 64 targets')
+            .readonly()
+            .prefault([]),
+          timeoutMs: int(100, MINUTE, ' ms').prefault(5000),
+          settle: settle(),
+        },
+        objectError,
+      )
+      .superRefine((d, ctx) => {
+        // "auto" probes each version on its own port; one port number cannot name both.
+        if (d.apiVersion === 'auto' && d.port !== null)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['port'],
+            message: 'needs apiVersion "2" or "3": with "auto" the ports are 4028 (2.x) and 4433 (3.x)',
+          });
+      }),
     z.strictObject({ type: z.literal('stratum') }, objectError),
   ],
   { error: 'must be {"type": "luxos"|"esp-miner"|"antminer"|"whatsminer"|"stratum", …}' },

@@ -4,7 +4,7 @@
  * drivers, against simulated hardware:
  *
  *   sim rigs (hash for real) --Stratum--> hashgate daemon --Stratum--> sim pool
- *   firmware API sims (LuxOS, ESP-Miner) <--drivers-- throttle loop <-- queue depth (script, or Redis)
+ *   firmware API sims (LuxOS, ESP-Miner, Antminer, Whatsminer) <--drivers-- throttle loop <-- queue depth (script, or Redis)
  *
  * Everything listens on 127.0.0.1 with OS-chosen ports; everything it starts
  * is closed at the end, so the process exits by itself.
@@ -24,8 +24,16 @@ import { createRedisDepthWriter, demoRedisKeys } from './redis-writer.js';
 import { type DemoRigs, startDemoRigs } from './rigs.js';
 import { buildDepthScript, type DemoPhase, stepAt } from './script.js';
 import { createRedisFeed, createScriptFeed, type DepthFeed } from './signals.js';
-import { auditJournal, commandEvents, countEvents, type DemoSummary, reactionSummary, scanJournalShares } from './summary.js';
-import { type DemoEvent, formatEventLine, LiveScreen, renderFrame } from './view.js';
+import {
+  auditJournal,
+  commandEvents,
+  countEvents,
+  type DemoSummary,
+  driverTallies,
+  reactionSummary,
+  scanJournalShares,
+} from './summary.js';
+import { type DemoEvent, formatEventLine, formatLegend, LiveScreen, renderFrame } from './view.js';
 
 export interface DemoOptions {
   readonly durationMs: number;
@@ -66,6 +74,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   const script = buildDepthScript(o.durationMs);
   const site = buildSite(fleet, script.holdDepth);
   const timings = buildTimings(o.durationMs, fleet);
+  const legend = formatLegend(fleet, timings);
   const lifetimeMs = o.durationMs + 120_000;
 
   // Redis first: a bad --redis fails before anything is started.
@@ -97,7 +106,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
 
   try {
     pool = await startSimPool({ lifetimeMs, jobIntervalMs: Math.round(Math.min(10_000, Math.max(1000, o.durationMs / 6))) });
-    rigs = await startDemoRigs(fleet, { lifetimeMs });
+    rigs = await startDemoRigs(fleet, { lifetimeMs, sim: timings.sim });
     const config = buildConfig({
       file: {
         name: 'demo',
@@ -105,7 +114,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
           fleet,
           site,
           timings,
-          ports: { poolPort: pool.port, firmware: rigs.firmwarePorts() },
+          ports: { poolPort: pool.port, firmware: rigs.firmwareEndpoints() },
           journalPath,
           redis,
         }),
@@ -151,7 +160,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     const d = daemon;
     if (!o.tty)
       o.write(
-        `hashgate demo: ${fleet.length} rigs, ${(o.durationMs / 1000).toFixed(0)} s, site budget ${site.siteBudgetWatts} W, journal ${journalPath}\n`,
+        `hashgate demo: ${fleet.length} rigs, ${(o.durationMs / 1000).toFixed(0)} s, site budget ${site.siteBudgetWatts} W, journal ${journalPath}\n${legend.map((l) => `  ${l}\n`).join('')}`,
       );
     await rigs.connect(port);
     // Start the clock once the fleet is in (bounded), so the calm phase shows every rig running.
@@ -198,6 +207,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
             fleet,
             sharesPerMinute: (rig) => meter.perMinute(rig),
             recent,
+            legend,
             signals: redis === null ? 'in-process script' : `redis ${redactUrl(redis.url)} ${redis.depthKey}`,
             columns: o.columns,
           }),
@@ -215,10 +225,13 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     for (const t of timers) clearTimeout(t);
     timers.clear();
     screen?.end();
-    // Miners first (so they do not reconnect to a stopping daemon), then the daemon (flushes the journal),
-    // then the firmware sims it may still be talking to, the pool, and Redis.
+    // Miners first (so they do not reconnect to a stopping daemon), then the driver commands still in flight (an
+    // Antminer write answers only after its restart: it finishes against the open sim instead of failing), then the
+    // daemon (flushes the journal; its throttle loop stops at once), then the firmware sims, the pool, and Redis.
     await rigs?.stopMiners();
+    await daemon?.throttle?.idle();
     await daemon?.stop();
+    await daemon?.throttle?.idle(); // and a command the last tick sent while the loop stopped
     await rigs?.close();
     await pool?.close();
     await feed.close();
@@ -268,6 +281,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
       poolCounted: pool?.stats.accepted ?? 0,
     },
     events: countEvents(sink.events, driverErrors),
+    drivers: driverTallies(fleet, commands, new Map((rigs?.rigs ?? []).map((r) => [r.spec.name, r]))),
     reaction: reactionSummary(feed.changes.length, reactionTimes(feed.changes, commands)),
     verification: { ...verification, graceMs: timings.graceMs },
     audit,

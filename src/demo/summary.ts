@@ -8,7 +8,8 @@ import { auditFiles } from '../audit/run.js';
 import { parseRecord } from '../journal/format.js';
 import { readFileLines } from '../journal/reader.js';
 import { formatWatts } from '../throttle/policy.js';
-import type { ThrottleEvent } from '../throttle/types.js';
+import type { DriverKind, ThrottleEvent } from '../throttle/types.js';
+import type { DemoRigSpec } from './fleet.js';
 import { type CommandEvent, isCommandEvent, type Reactions, type Verification } from './observe.js';
 
 export interface JournalShares {
@@ -64,6 +65,17 @@ export async function auditJournal(path: string): Promise<DemoAudit> {
   return { verdict: r.verdict, shares: r.sharesRead, mismatches: r.mismatches.count, problems: r.problems.count };
 }
 
+/** What one driver kind did in the run: hashgate's confirmed commands, and what its firmware simulators saw. */
+export interface DriverTally {
+  readonly rigs: number;
+  readonly curtail: number;
+  readonly resume: number;
+  readonly setPower: number;
+  /** Times a firmware simulator of this kind stopped / restarted its rig's hashing (none for stratum rigs). */
+  readonly firmwareStops: number;
+  readonly firmwareStarts: number;
+}
+
 export interface DemoSummary {
   readonly endedBy: 'duration' | 'signal';
   readonly plannedMs: number;
@@ -96,6 +108,8 @@ export interface DemoSummary {
     readonly modeChanges: number;
     readonly driverErrors: number;
   };
+  /** Per driver kind in the fleet, in the order the fleet first names them. */
+  readonly drivers: Readonly<Partial<Record<DriverKind, DriverTally>>>;
   readonly reaction: {
     readonly depthChanges: number;
     readonly samples: number;
@@ -121,6 +135,32 @@ export function countEvents(events: readonly ThrottleEvent[], driverErrors: numb
   };
 }
 
+/** The commands per driver kind, with each kind's firmware-side counts (rig name → stops and starts). */
+export function driverTallies(
+  fleet: readonly DemoRigSpec[],
+  commands: readonly CommandEvent[],
+  firmware: ReadonlyMap<string, { readonly firmwareStops: number; readonly firmwareStarts: number }>,
+): Partial<Record<DriverKind, DriverTally>> {
+  const kindOf = new Map(fleet.map((r) => [r.name, r.driver]));
+  const out: Partial<Record<DriverKind, { -readonly [K in keyof DriverTally]: DriverTally[K] }>> = {};
+  const zero = () => ({ rigs: 0, curtail: 0, resume: 0, setPower: 0, firmwareStops: 0, firmwareStarts: 0 });
+  for (const r of fleet) {
+    const t = (out[r.driver] ??= zero());
+    t.rigs++;
+    t.firmwareStops += firmware.get(r.name)?.firmwareStops ?? 0;
+    t.firmwareStarts += firmware.get(r.name)?.firmwareStarts ?? 0;
+  }
+  for (const e of commands) {
+    const kind = kindOf.get(e.rig);
+    const t = kind === undefined ? undefined : out[kind];
+    if (t === undefined) continue;
+    if (e.type === 'curtail') t.curtail++;
+    else if (e.type === 'resume') t.resume++;
+    else t.setPower++;
+  }
+  return out;
+}
+
 export function commandEvents(events: readonly ThrottleEvent[]): CommandEvent[] {
   return events.filter(isCommandEvent);
 }
@@ -131,6 +171,20 @@ export function reactionSummary(depthChanges: number, r: Reactions): DemoSummary
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const ms = (n: number | null) => (n === null ? 'n/a' : `${int(n)} ms`);
+
+const pad = (t: string, n: number) => (t.length >= n ? t : t + ' '.repeat(n - t.length));
+
+/** One line per driver kind: its rigs, the commands hashgate confirmed, and what the firmware simulators saw. */
+function formatDrivers(drivers: DemoSummary['drivers']): string[] {
+  return Object.entries(drivers).map(([kind, d], i) => {
+    const rigs = `${d.rigs} ${d.rigs === 1 ? 'rig' : 'rigs'}:`;
+    const sim =
+      kind === 'stratum'
+        ? 'parked by hashgate, no firmware'
+        : `firmware stopped hashing ${d.firmwareStops}×, restarted ${d.firmwareStarts}×`;
+    return `${i === 0 ? '  by driver        ' : '                   '}${pad(kind, 11)}${pad(rigs, 9)} ${d.curtail} curtail, ${d.resume} resume, ${d.setPower} set-power; ${sim}`;
+  });
+}
 
 /** The human summary (stdout without --json). */
 export function formatSummary(s: DemoSummary): string {
@@ -147,6 +201,7 @@ export function formatSummary(s: DemoSummary): string {
     `                   pool accepted ${int(s.shares.poolAccepted)} of those forwarded (the pool's own count: ${int(s.shares.poolCounted)})`,
     `  throttle         ${int(s.events.curtail)} curtail, ${int(s.events.resume)} resume, ${int(s.events.setPower)} set-power, ${int(s.events.alerts)} alerts, ${int(s.events.driverErrors)} driver errors`,
     `                   peak: ${formatWatts(s.site.peakFreedWatts)} freed for the GPUs, ${s.site.peakCurtailedRigs} rigs curtailed or reduced (site ${formatWatts(s.site.siteBudgetWatts)}, ASICs rated ${formatWatts(s.site.asicRatedWatts)})`,
+    ...formatDrivers(s.drivers),
     `  reaction time    p50 ${ms(s.reaction.p50Ms)}, max ${ms(s.reaction.maxMs)} from a depth change to its first driver command (${s.reaction.samples} of ${s.reaction.depthChanges} changes caused one)`,
     `  verification     ${v.stopped} of ${v.curtailedRigs - v.unjudged} curtailed rigs stopped submitting shares (hashgate's journal, ${int(v.graceMs)} ms grace)${v.stillHashing.length > 0 ? `; STILL HASHING: ${v.stillHashing.join(', ')}` : ''}${v.unjudged > 0 ? `; ${v.unjudged} curtailed too briefly to judge` : ''}`,
     `                   ${v.resumedWithShares} of ${v.resumes} resumed rigs submitted shares again`,

@@ -5,9 +5,10 @@
  * writes.
  */
 
+import { DEFAULT_TIMING } from '../throttle/drivers/timing.js';
 import { formatWatts } from '../throttle/policy.js';
 import type { ThrottleEvent, ThrottleStatus } from '../throttle/types.js';
-import type { DemoRigSpec } from './fleet.js';
+import type { DemoRigSpec, DemoTimings } from './fleet.js';
 import type { DemoPhase } from './script.js';
 
 /** A line in the event log: the throttle's events plus the script's phase changes and the demo's own notes. */
@@ -45,11 +46,40 @@ export function formatEventLine(e: DemoEvent, startedAt: number, rigs: ReadonlyM
     case 'set-power': {
       const spec = rigs.get(e.rig);
       const driver = spec?.driver ?? '?';
-      return `${t} ${pad(e.type, 10)} ${pad(e.rig, 11)} ${pad(driver, 9)} now ${lpad(formatWatts(e.watts), 8)}  ${e.reason}`;
+      return `${t} ${pad(e.type, 10)} ${pad(e.rig, 11)} ${pad(driver, 10)} now ${lpad(formatWatts(e.watts), 8)}  ${e.reason}`;
     }
     case 'budget':
       return null;
   }
+}
+
+const ms = (n: number) => (n >= 60_000 ? `${+(n / 60_000).toFixed(1)} min` : n >= 1000 ? `${+(n / 1000).toFixed(1)} s` : `${n} ms`);
+
+/**
+ * What the demo scales down, said up front: the simulators' delays and the drivers' settle windows, against a real
+ * rig's (the defaults in src/throttle/drivers/timing.ts). Only the kinds the fleet has.
+ */
+export function formatLegend(fleet: readonly DemoRigSpec[], t: DemoTimings): string[] {
+  const kinds = new Set(fleet.map((r) => r.driver));
+  const lines: string[] = [];
+  if (kinds.has('antminer'))
+    lines.push(
+      `scaled down: an Antminer config write answers in ${ms(t.sim.antminerReplyMs)}, its miner restarts in ${ms(t.sim.antminerRestartMs)} (real rig: ~20 s, ~10 s)`,
+    );
+  if (kinds.has('whatsminer'))
+    lines.push(`scaled down: a Whatsminer boots in ${ms(t.sim.whatsminerBootMs)} after power_on (real rig: minutes)`);
+  const firmware = [...kinds].flatMap((k) => (k === 'stratum' ? [] : [k]));
+  if (firmware.length > 0) {
+    const demo = firmware.flatMap((k) => [t.settle[k].curtailMs, t.settle[k].resumeMs, t.settle[k].powerMs]);
+    const real = firmware.flatMap((k) => [
+      DEFAULT_TIMING[k].curtailSettleMs,
+      DEFAULT_TIMING[k].resumeSettleMs,
+      DEFAULT_TIMING[k].powerSettleMs,
+    ]);
+    const range = (xs: number[]) => `${ms(Math.min(...xs))} to ${ms(Math.max(...xs))}`;
+    lines.push(`driver settle windows ${range(demo)}, demo-sized (the drivers' defaults: ${range(real)})`);
+  }
+  return lines;
 }
 
 export interface FrameInput {
@@ -61,6 +91,8 @@ export interface FrameInput {
   readonly fleet: readonly DemoRigSpec[];
   readonly sharesPerMinute: (rig: string) => number;
   readonly recent: readonly string[];
+  /** formatLegend's lines, under the header. */
+  readonly legend: readonly string[];
   readonly signals: string;
   readonly columns: number;
 }
@@ -74,8 +106,9 @@ export function renderFrame(f: FrameInput): string[] {
     `hashgate demo  ${secs(f.elapsedMs)} / ${secs(f.durationMs)}  phase ${f.phase}  mode ${s?.mode ?? '-'}  signals ${f.signals}   (Ctrl-C ends early)`,
     `queue depth ${f.depth}   GPU need ${w(b?.gpuNeedWatts)}   site budget ${w(b?.siteWatts)}   ASIC budget ${w(b?.asicWatts)}`,
     `ASIC watts ${w(s?.asicWatts)}   freed ${w(s?.freedWatts)}   curtailed ${s?.curtailedRigs ?? 0}   reduced ${s?.reducedRigs ?? 0}`,
+    ...f.legend,
     '',
-    `${pad('rig', 12)}${pad('model', 21)}${pad('driver', 10)}${pad('prio', 5)}${pad('state', 10)}${lpad('shares/min', 10)}${lpad('watts', 10)}  alert`,
+    `${pad('rig', 12)}${pad('model', 21)}${pad('driver', 11)}${pad('prio', 5)}${pad('state', 10)}${lpad('shares/min', 10)}${lpad('watts', 10)}  alert`,
   ];
   const byId = new Map((s?.rigs ?? []).map((r) => [r.id, r]));
   for (const rig of f.fleet) {
@@ -83,7 +116,7 @@ export function renderFrame(f: FrameInput): string[] {
     const state = r === undefined ? 'offline' : r.sessions === 0 && r.state === 'running' ? 'connecting' : r.state;
     const rate = Math.round(f.sharesPerMinute(rig.name));
     lines.push(
-      `${pad(rig.name, 12)}${pad(rig.model, 21)}${pad(rig.driver, 10)}${pad(String(rig.priority), 5)}${pad(state, 10)}${lpad(String(rate), 10)}${lpad(r === undefined ? '-' : formatWatts(r.watts), 10)}  ${r?.alert ?? ''}`,
+      `${pad(rig.name, 12)}${pad(rig.model, 21)}${pad(rig.driver, 11)}${pad(String(rig.priority), 5)}${pad(state, 10)}${lpad(String(rate), 10)}${lpad(r === undefined ? '-' : formatWatts(r.watts), 10)}  ${r?.alert ?? ''}`,
     );
   }
   lines.push('', ...f.recent);

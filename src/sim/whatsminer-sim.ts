@@ -1,12 +1,17 @@
 /**
- * A simulated Whatsminer (MicroBT btminer) API 2.x over real TCP on 127.0.0.1, for tests and demos. Written from
- * the MicroBT API v2.0.4/v2.0.5 docs and the wire format pyasic's btminer client sends (notes/firmware-apis.md
- * § 2), independent of src/ except the pure MD5-crypt in src/util.
+ * A simulated Whatsminer (MicroBT btminer) API 2.x over real TCP on 127.0.0.1, for tests and demos, and with
+ * `api3: true` API 3.x on a second port. Written from the MicroBT API v2.0.4/v2.0.5 docs and the wire format
+ * pyasic's btminer client sends and reads (notes/firmware-apis.md § 2), independent of src/ except the pure
+ * MD5-crypt in src/util.
  *
- * Protocol: one request per connection. The client writes one JSON object; the sim writes one JSON reply and
- * closes. Reads name the command as `cmd` or `command`: `summary`, `devdetails` (list envelope
- * `{"STATUS":[{…}],"SUMMARY":[…]}`), `status`, `get_version`, `get_token` (flat envelope
- * `{"STATUS":"S","When","Code","Msg","Description"}`).
+ * Protocol 2.x: one request per connection. The client writes one JSON object; the sim writes one JSON reply and
+ * closes. Commands are named by `cmd` or `command`. The reads pyasic sends, in their documented shapes:
+ * - list envelope `{"STATUS":[{"STATUS":"S",…}],"SECTION":[…]}`: `summary` (SUMMARY), `devs`/`edevs` (DEVS, one
+ *   per hashboard), `devdetails` (DEVDETAILS), `pools` (POOLS); several joined by `+` (`summary+pools`) answer
+ *   `{"summary":[…],"pools":[…],"id":1}`, as cgminer does;
+ * - flat envelope `{"STATUS":"S","When","Code":131,"Msg":…,"Description":""}`: `status` (mineroff,
+ *   mineroff_reason, FirmwareVersion, …), `get_version` (api_ver, rpc_ver, fw_ver, platform), `get_psu`,
+ *   `get_miner_info`, `get_error_code` (Msg.error_code: []), `get_token`; these are refused in a `+` join.
  *
  * Privileged writes (`power_off` with `respbefore`, `power_on`, `adjust_power_limit` with `power_limit`):
  * - `get_token` → Code 134, Msg {time (4 chars), salt (the rig's, fixed), newsalt (8 chars, per token)}.
@@ -20,9 +25,26 @@
  * Codes: 14 invalid command, 23 invalid JSON, 45 permission denied, 131 OK, 132 command error, 134 token,
  * 135 check token error, 136 token over max times (MicroBT v2.0.5).
  *
- * State: power_off stops hashing (idleWatts, status mineroff "true"); power_on starts btminer, which hashes
- * only after resumeDelayMs (minutes on real rigs). adjust_power_limit sets `Power Limit` and, as pyasic's doc
- * says, reboots btminer (booting again for resumeDelayMs). Booting: 0 MH/s, mineroff "false".
+ * State (one, shared by both APIs):
+ * - power_off: `mineroff` "true" at once (reason "by whatsminer api"); with respbefore "true" the reply goes out
+ *   first and the boards stop powerOffDelayMs later (0 = right after the reply), with "false" before the reply.
+ *   Stopped: 0 MH/s, idleWatts.
+ * - power_on: btminer boots for resumeDelayMs (minutes on real rigs) before it hashes: 0 MH/s, mineroff "false".
+ * - adjust_power_limit: sets `Power Limit` and, as pyasic's doc says, restarts btminer: limitRestartMs (default
+ *   resumeDelayMs) of 0 MH/s. The hash rate and watts scale with the limit.
+ * Every change (also a board stop or a boot ending later) calls onChange listeners, so tests wait on events.
+ *
+ * Older firmware: `missing` names commands the daemon does not know (Code 14 "invalid cmd" on 2.x, code -2 on
+ * 3.x), e.g. adjust_power_limit before API 2.0.5, or get_version and status on a v1.x daemon; `legacy: true`
+ * answers `status` in the old form (`btmineroff`, a quoted `Firmware Version`) and puts `Firmware Version` in the
+ * summary. Failure switches (flip at any time): `hang` (read, never answer), `halfReply` (half the reply, then
+ * close), `writeDisabled`, `down` (accept and close at once, as a port with nothing behind it: '2' and/or '3').
+ *
+ * API 3.x (port3): 4-byte little-endian length + JSON both ways; reply {code, when, msg, desc}; `get.device.info`
+ * (param "salt" → msg.salt; else network/system/hardware/power/miner), `get.miner.status` (param summary, edevs
+ * or pools), `get.miner.setting`; writes carry ts, account "super" and token = base64(SHA-256(cmd + password +
+ * salt + ts))[0..8]: `set.miner.service` start/stop/restart, `set.miner.power_limit` (int W). A wrong token →
+ * code -4 "access denied".
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
@@ -31,6 +53,8 @@ import { type FirmwareSimOptions, listenOn, matches, stateListeners } from './sh
 
 export interface WhatsminerSimState {
   readonly mineroff: boolean;
+  /** mineroff, but the boards still run (respbefore: the reply went out first). */
+  readonly stopping: boolean;
   readonly booting: boolean;
   readonly powerLimit: number;
   readonly watts: number;
@@ -40,12 +64,16 @@ export interface WhatsminerSimState {
   readonly liveTokens: number;
 }
 
+export type WhatsminerSimApi = '2' | '3';
+
 export interface WhatsminerSimFailures {
   writeDisabled: boolean;
   /** Read the request, never answer. */
   hang: boolean | readonly string[];
   /** Write the first half of the reply, then close. */
   halfReply: boolean | readonly string[];
+  /** Accept and close at once without a reply: that API's port is dead (a firmware without it, or one restarting). */
+  down: boolean | readonly WhatsminerSimApi[];
 }
 
 export interface WhatsminerSimOptions extends FirmwareSimOptions<WhatsminerSimState> {
@@ -55,10 +83,23 @@ export interface WhatsminerSimOptions extends FirmwareSimOptions<WhatsminerSimSt
   readonly ratedWatts?: number;
   readonly idleWatts?: number;
   readonly ratedThs?: number;
+  /** power_on → hashing (default 50 ms). */
   readonly resumeDelayMs?: number;
+  /** power_off (respbefore "true") → boards stopped (default 0: right after the reply). */
+  readonly powerOffDelayMs?: number;
+  /** adjust_power_limit → hashing again (default resumeDelayMs). */
+  readonly limitRestartMs?: number;
   readonly tokenTtlMs?: number;
   readonly maxTokens?: number;
   readonly booting?: boolean;
+  /** get_version fw_ver (default "20230911.12.Rel"); status and 3.x fwversion follow it. */
+  readonly firmwareVersion?: string;
+  /** get_version api_ver (default "2.0.5"). */
+  readonly apiVersion?: string;
+  /** Commands this firmware does not know (Code 14 / -2). */
+  readonly missing?: readonly string[];
+  /** Old daemon shapes: `status` as {btmineroff, "Firmware Version"}, `Firmware Version` in the summary. */
+  readonly legacy?: boolean;
   /** Also serve API 3.x (framed JSON) on a second port: `port3` (0 = any free port; 4433 on a real rig). */
   readonly api3?: boolean;
   readonly port3?: number;
@@ -68,6 +109,8 @@ export interface WhatsminerSimCommand {
   readonly cmd: string;
   readonly encrypted: boolean;
   readonly fields: Readonly<Record<string, unknown>>;
+  /** Which API it came in on. */
+  readonly api: WhatsminerSimApi;
 }
 
 export interface WhatsminerSim {
@@ -77,9 +120,11 @@ export interface WhatsminerSim {
   readonly port3: number | null;
   readonly state: WhatsminerSimState;
   readonly failures: WhatsminerSimFailures;
-  /** Every request, decrypted; the token field is never kept. */
+  /** Every request answered or hung, decrypted; the token field is never kept. */
   readonly commands: readonly WhatsminerSimCommand[];
-  /** Forgets every token, as a firmware restart would. */
+  /** Connections accepted per API (also those `down` closed at once). */
+  readonly connections: Readonly<Record<WhatsminerSimApi, number>>;
+  /** Forgets every 2.x token and draws a new 3.x salt, as a firmware restart would. */
   expireTokens(): void;
   onChange(fn: (state: WhatsminerSimState) => void): () => void;
   close(): Promise<void>;
@@ -117,23 +162,195 @@ function randomSalt(): string {
   return Array.from(randomBytes(8), (b) => SALT_CHARS[b % SALT_CHARS.length]).join('');
 }
 
+const BOARDS = 3;
+/** Plain reads a `+` join may name (cgminer-style list replies); the Whatsminer get_* and status may not. */
+const LIST_READS = new Set(['summary', 'devs', 'edevs', 'devdetails', 'pools']);
+const WRITES = new Set(['power_off', 'power_on', 'adjust_power_limit']);
+
+interface Model {
+  readonly ratedWatts: number;
+  readonly ratedMhs: number;
+  readonly firmware: string;
+  readonly apiVersion: string;
+  readonly legacy: boolean;
+  readonly now: () => number;
+}
+
+/** The list-envelope reads (notes/firmware-apis.md § 2.2; field names as in pyasic's BTMinerSummaryItem and a captured M30S). */
+function listRead(cmd: string, s: WhatsminerSimState, m: Model): Obj {
+  const when = Math.floor(m.now() / 1000);
+  const list = (msg: string, section: string, rows: Obj[]): Obj => ({
+    STATUS: [{ STATUS: 'S', When: when, Code: 0, Msg: msg, Description: '' }],
+    [section]: rows,
+  });
+  const boards = Array.from({ length: BOARDS }, (_, i) => i);
+  const perBoard = Math.round(s.mhs / BOARDS);
+  switch (cmd) {
+    case 'summary':
+      return list('Summary', 'SUMMARY', [
+        {
+          Elapsed: 1000,
+          'MHS av': s.mhs,
+          'MHS 5s': s.mhs,
+          'MHS 1m': s.mhs,
+          'MHS 5m': s.mhs,
+          'MHS 15m': s.mhs,
+          'HS RT': s.mhs,
+          Accepted: 100,
+          Rejected: 0,
+          Temperature: s.hashing ? 70 : 30,
+          'Fan Speed In': s.hashing ? 4500 : 0,
+          'Fan Speed Out': s.hashing ? 4500 : 0,
+          Power: s.watts,
+          'Power Rate': s.mhs > 0 ? Math.round((s.watts / (s.mhs / 1e6)) * 100) / 100 : 0,
+          Uptime: 2000,
+          'Hash Stable': s.hashing,
+          'Target MHS': Math.round(m.ratedMhs * Math.min(1, s.powerLimit / m.ratedWatts)),
+          'Env Temp': 25,
+          'Power Mode': 'Normal',
+          'Factory GHS': m.ratedMhs / 1000,
+          'Power Limit': s.powerLimit,
+          'Chip Temp Min': 60,
+          'Chip Temp Max': 80,
+          'Chip Temp Avg': 70,
+          'Btminer Fast Boot': 'disable',
+          ...(m.legacy ? { 'Firmware Version': `'${m.firmware}'`, MAC: 'C6:07:2F:00:00:01' } : {}),
+        },
+      ]);
+    case 'devs':
+    case 'edevs':
+      return list(
+        '6 ASC(s)',
+        'DEVS',
+        boards.map((i) => ({
+          ASC: i,
+          Slot: i,
+          Enabled: 'Y',
+          Status: 'Alive',
+          Temperature: 70,
+          'Chip Frequency': 600,
+          'MHS av': perBoard,
+          'MHS 5s': perBoard,
+          'MHS 1m': perBoard,
+          'Effective Chips': 156,
+          'PCB SN': `SIM${i}`,
+          'Upfreq Complete': s.hashing ? 1 : 0,
+        })),
+      );
+    case 'devdetails':
+      return list(
+        'Device Details',
+        'DEVDETAILS',
+        boards.map((i) => ({ DEVDETAILS: i, Name: 'SM', ID: i, Driver: 'bitmicro', Kernel: '', Model: 'M30S+' })),
+      );
+    case 'pools':
+      return list('1 Pool(s)', 'POOLS', [
+        {
+          POOL: 0,
+          URL: 'stratum+tcp://127.0.0.1:3333',
+          Status: 'Alive',
+          Priority: 0,
+          Accepted: 100,
+          Rejected: 0,
+          User: 'sim.wm',
+          'Stratum Active': true,
+        },
+      ]);
+    default:
+      throw new Error(`not a list read: ${cmd}`);
+  }
+}
+
+/** The flat-envelope reads; null for a command this is not. */
+function flatRead(cmd: string, s: WhatsminerSimState, m: Model): { code: number; msg: unknown } | null {
+  switch (cmd) {
+    case 'status':
+      if (m.legacy) return { code: 131, msg: { btmineroff: String(s.mineroff), 'Firmware Version': `'${m.firmware}'` } };
+      return {
+        code: 131,
+        msg: {
+          mineroff: String(s.mineroff),
+          mineroff_reason: s.mineroff ? 'by whatsminer api' : '',
+          mineroff_time: '',
+          FirmwareVersion: m.firmware,
+          power_mode: '',
+          hash_percent: '',
+        },
+      };
+    case 'get_version':
+      return { code: 131, msg: { api_ver: m.apiVersion, rpc_ver: m.apiVersion, fw_ver: m.firmware, platform: 'H6OS', chip: 'K210' } };
+    case 'get_psu':
+      return {
+        code: 131,
+        msg: {
+          name: 'P221B',
+          hw_version: 'V01.00',
+          sw_version: 'V01.00.V01.03',
+          model: 'P221B',
+          iin: '1500',
+          vin: '22000',
+          pin: String(s.watts),
+          fan_speed: '6000',
+          version: '1',
+          serial_no: 'SIMPSU',
+          vender: '1',
+        },
+      };
+    case 'get_miner_info':
+      return {
+        code: 131,
+        msg: {
+          ip: '127.0.0.1',
+          proto: 'dhcp',
+          netmask: '255.0.0.0',
+          gateway: '127.0.0.1',
+          dns: '127.0.0.1',
+          hostname: 'WhatsMiner',
+          mac: 'C6:07:2F:00:00:01',
+          ledstat: 'auto',
+          minersn: 'SIMMINER',
+          powersn: 'SIMPSU',
+          ntp: [],
+        },
+      };
+    case 'get_error_code':
+      return { code: 131, msg: { error_code: [] } };
+    default:
+      return null;
+  }
+}
+
 export async function startWhatsminerSim(options: WhatsminerSimOptions = {}): Promise<WhatsminerSim> {
   const now = options.now ?? Date.now;
   const password = options.password ?? 'admin';
   const ratedWatts = options.ratedWatts ?? 3400;
   const idleWatts = options.idleWatts ?? 15;
-  const ratedMhs = (options.ratedThs ?? 100) * 1e6;
   const resumeDelayMs = options.resumeDelayMs ?? 50;
+  const powerOffDelayMs = options.powerOffDelayMs ?? 0;
+  const limitRestartMs = options.limitRestartMs ?? resumeDelayMs;
   const tokenTtlMs = options.tokenTtlMs ?? 30 * 60_000;
   const maxTokens = options.maxTokens ?? 32;
+  const missing = new Set(options.missing ?? []);
+  const model: Model = {
+    ratedWatts,
+    ratedMhs: (options.ratedThs ?? 100) * 1e6,
+    firmware: options.firmwareVersion ?? '20230911.12.Rel',
+    apiVersion: options.apiVersion ?? '2.0.5',
+    legacy: options.legacy ?? false,
+    now,
+  };
   const salt = 'BQ5hoXV9';
   const key = md5CryptHash(password, salt);
-  const failures: WhatsminerSimFailures = { writeDisabled: false, hang: false, halfReply: false };
+  const failures: WhatsminerSimFailures = { writeDisabled: false, hang: false, halfReply: false, down: false };
   const listeners = stateListeners(options.onChange);
   const commands: WhatsminerSimCommand[] = [];
+  const connections: Record<WhatsminerSimApi, number> = { '2': 0, '3': 0 };
   /** sign → expiry time. */
   const tokens = new Map<string, number>();
+  const timers = new Set<NodeJS.Timeout>();
   let mineroff = false;
+  /** With mineroff: when the boards stop. */
+  let stopAt = 0;
   let bootUntil = options.booting ? now() + resumeDelayMs : 0;
   let powerLimit = ratedWatts;
 
@@ -142,20 +359,40 @@ export async function startWhatsminerSim(options: WhatsminerSimOptions = {}): Pr
     return tokens.size;
   }
   function state(): WhatsminerSimState {
+    const stopping = mineroff && now() < stopAt;
     const booting = !mineroff && now() < bootUntil;
-    const hashing = !mineroff && !booting;
+    const hashing = (!mineroff || stopping) && !booting;
     const share = Math.min(1, powerLimit / ratedWatts);
     return {
       mineroff,
+      stopping,
       booting,
       powerLimit,
       watts: hashing ? Math.round(ratedWatts * share) : idleWatts,
-      mhs: hashing ? Math.round(ratedMhs * share) : 0,
+      mhs: hashing ? Math.round(model.ratedMhs * share) : 0,
       hashing,
       liveTokens: liveTokens(),
     };
   }
   const changed = (): void => listeners.notify(state());
+  /**
+   * Tells the listeners now, and again at `at` (a board stop or a boot ending on its own). A timer may fire a
+   * millisecond before Date.now() reaches `at`; on the real clock it then waits on, so the event never comes early.
+   */
+  function changedNowAndAt(at: number): void {
+    changed();
+    const arm = (): void => {
+      const wait = at - now();
+      if (wait <= 0) return changed();
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        if (options.now === undefined) arm();
+        else changed(); // an injected clock moves when the test says; tell at the timer anyway
+      }, wait + 1);
+      timers.add(timer);
+    };
+    if (at > now()) arm();
+  }
   const flat = (status: 'S' | 'E', code: number, msg: unknown): Obj => ({
     STATUS: status,
     When: Math.floor(now() / 1000),
@@ -165,70 +402,55 @@ export async function startWhatsminerSim(options: WhatsminerSimOptions = {}): Pr
   });
 
   function read(cmd: string): Obj {
-    const s = state();
-    const list = (msg: string, section: string, body: Obj): Obj => ({
-      STATUS: [{ STATUS: 'S', When: Math.floor(now() / 1000), Code: 0, Msg: msg, Description: '' }],
-      [section]: [body],
-    });
-    switch (cmd) {
-      case 'summary':
-        return list('Summary', 'SUMMARY', {
-          Elapsed: 1000,
-          'MHS av': s.mhs,
-          'MHS 5s': s.mhs,
-          'MHS 1m': s.mhs,
-          Power: s.watts,
-          'Power Limit': s.powerLimit,
-          'Power Mode': 'Normal',
-          'Factory GHS': ratedMhs / 1000,
-        });
-      case 'devdetails':
-        return list('Device Details', 'DEVDETAILS', { DEVDETAILS: 0, Name: 'SM', Model: 'M30S+' });
-      case 'status':
-        return flat('S', 131, {
-          mineroff: String(s.mineroff),
-          mineroff_reason: s.mineroff ? 'by whatsminer api' : '',
-          FirmwareVersion: '20230911.12.Rel',
-        });
-      case 'get_version':
-        return flat('S', 131, { api_ver: '2.0.5', rpc_ver: '2.0.5', fw_ver: '20230911.12.Rel', platform: 'H6OS' });
-      case 'get_token': {
-        if (liveTokens() >= maxTokens) return flat('E', 136, 'token over max times');
-        const time = String(Math.floor(now() / 1000) % 10000).padStart(4, '0');
-        const newsalt = randomSalt();
-        tokens.set(md5CryptHash(key + time, newsalt), now() + tokenTtlMs);
-        return flat('S', 134, { time, salt, newsalt });
-      }
-      default:
-        return flat('E', 14, 'invalid cmd');
+    if (cmd.includes('+')) {
+      const parts = cmd.split('+');
+      if (!parts.every((c) => LIST_READS.has(c) && !missing.has(c))) return flat('E', 14, 'invalid cmd');
+      const s = state();
+      return { ...Object.fromEntries(parts.map((c) => [c, [listRead(c, s, model)]])), id: 1 };
     }
+    if (missing.has(cmd)) return flat('E', 14, 'invalid cmd');
+    if (LIST_READS.has(cmd)) return listRead(cmd, state(), model);
+    if (cmd === 'get_token') {
+      if (liveTokens() >= maxTokens) return flat('E', 136, 'token over max times');
+      const time = String(Math.floor(now() / 1000) % 10000).padStart(4, '0');
+      const newsalt = randomSalt();
+      tokens.set(md5CryptHash(key + time, newsalt), now() + tokenTtlMs);
+      return flat('S', 134, { time, salt, newsalt });
+    }
+    const r = flatRead(cmd, state(), model);
+    return r === null ? flat('E', 14, 'invalid cmd') : flat('S', r.code, r.msg);
   }
 
-  function write(cmd: string, req: Obj): Obj {
+  /** A write carried out; `after` runs once the reply is on its way (respbefore). */
+  function write(cmd: string, req: Obj): { reply: Obj; after?: () => void } {
+    if (missing.has(cmd) || !WRITES.has(cmd)) return { reply: flat('E', 14, 'invalid cmd') };
+    const ok = flat('S', 131, 'API command OK');
     switch (cmd) {
-      case 'power_off':
+      case 'power_off': {
+        const before = req.respbefore !== 'false';
+        if (!mineroff) stopAt = before ? now() + powerOffDelayMs : 0; // boards already off stay off
         mineroff = true;
-        break;
+        if (!before) changed();
+        return { reply: ok, after: before ? () => changedNowAndAt(stopAt) : undefined };
+      }
       case 'power_on':
         if (mineroff) bootUntil = now() + resumeDelayMs;
         mineroff = false;
-        break;
-      case 'adjust_power_limit': {
+        changedNowAndAt(bootUntil);
+        return { reply: ok };
+      default: {
         const w = Number(req.power_limit);
-        if (!Number.isInteger(w) || w <= 0 || w > ratedWatts) return flat('E', 132, 'power_limit out of range');
+        if (!Number.isInteger(w) || w <= 0 || w > ratedWatts) return { reply: flat('E', 132, 'power_limit out of range') };
         powerLimit = w;
-        bootUntil = now() + resumeDelayMs; // pyasic: the miner reboots after this is set
-        break;
+        bootUntil = now() + limitRestartMs; // pyasic: the miner reboots after this is set
+        changedNowAndAt(bootUntil);
+        return { reply: ok };
       }
-      default:
-        return flat('E', 14, 'invalid cmd');
     }
-    changed();
-    return flat('S', 131, 'API command OK');
   }
 
-  /** Returns the reply and the command name (for the failure switches). */
-  function handle(text: string): { reply: Obj; cmd: string } {
+  /** The reply to one 2.x request, the command name (for the failure switches) and what to do after replying. */
+  function handle(text: string): { reply: Obj; cmd: string; after?: () => void } {
     let req: Obj;
     try {
       const v: unknown = JSON.parse(text);
@@ -242,24 +464,33 @@ export async function startWhatsminerSim(options: WhatsminerSimOptions = {}): Pr
       const cmd = typeof inner?.cmd === 'string' ? inner.cmd : '';
       if (inner !== null) {
         const { token: _t, ...fields } = inner;
-        commands.push({ cmd, encrypted: true, fields });
+        commands.push({ cmd, encrypted: true, fields, api: '2' });
       }
       const until = typeof inner?.token === 'string' ? tokens.get(inner.token) : undefined;
       if (inner === null || until === undefined || until <= now()) return { reply: flat('E', 135, 'check token err'), cmd };
       if (failures.writeDisabled) return { reply: flat('E', 45, "can't access write cmd"), cmd };
-      return { reply: { enc: encrypt(key, JSON.stringify(write(cmd, inner))) }, cmd };
+      const done = write(cmd, inner);
+      return { reply: { enc: encrypt(key, JSON.stringify(done.reply)) }, cmd, after: done.after };
     }
     const cmd = typeof req.cmd === 'string' ? req.cmd : typeof req.command === 'string' ? req.command : '';
-    commands.push({ cmd, encrypted: false, fields: {} });
-    if (['power_off', 'power_on', 'adjust_power_limit'].includes(cmd)) return { reply: flat('E', 45, 'permission denied'), cmd };
+    commands.push({ cmd, encrypted: false, fields: {}, api: '2' });
+    if (WRITES.has(cmd)) return { reply: flat('E', 45, 'permission denied'), cmd };
     return { reply: read(cmd), cmd };
   }
 
   const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
+  /** Counts and keeps the socket; false when that API is `down` (the socket is then destroyed). */
+  function accept(socket: net.Socket, api: WhatsminerSimApi): boolean {
+    connections[api]++;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
+    if (!matches(failures.down, api)) return true;
+    socket.destroy();
+    return false;
+  }
+  const server = net.createServer((socket) => {
+    if (!accept(socket, '2')) return;
     let buf = '';
     let done = false;
     let idle: NodeJS.Timeout | undefined;
@@ -267,10 +498,10 @@ export async function startWhatsminerSim(options: WhatsminerSimOptions = {}): Pr
       if (done) return;
       done = true;
       clearTimeout(idle);
-      const { reply, cmd } = handle(buf);
+      const { reply, cmd, after } = handle(buf);
       if (matches(failures.hang, cmd)) return;
       const out = JSON.stringify(reply);
-      socket.end(matches(failures.halfReply, cmd) ? out.slice(0, Math.floor(out.length / 2)) : out);
+      socket.end(matches(failures.halfReply, cmd) ? out.slice(0, Math.floor(out.length / 2)) : out, () => after?.());
     };
     socket.on('data', (chunk: Buffer) => {
       buf += chunk.toString('utf8');
@@ -289,29 +520,16 @@ export async function startWhatsminerSim(options: WhatsminerSimOptions = {}): Pr
   });
   const port = await listenOn(server, { host: '127.0.0.1', port: options.port ?? 0 });
 
-  /**
-   * API 3.x (notes/firmware-apis.md § 2.6): 4-byte little-endian length + JSON both ways; reply
-   * {code, when, msg, desc}; writes carry ts, account and token = base64(SHA-256(cmd + password + salt + ts))[0..8].
-   * A token that does not match (wrong password, or a salt from before a change) → code -4 "access denied".
-   */
-  const salt3 = randomSalt();
+  let salt3 = randomSalt();
   function handle3(req: Obj): Obj {
     const cmd = typeof req.cmd === 'string' ? req.cmd : '';
     const reply = (code: number, msg: unknown): Obj => ({ code, when: Math.floor(now() / 1000), msg, desc: cmd });
     const { token: _t, ...fields } = req;
-    commands.push({ cmd, encrypted: false, fields });
-    if (cmd === 'get.device.info')
-      return reply(0, req.param === 'salt' ? { salt: salt3 } : { system: { api: '3.0.1', fwversion: '20250101.22.REL' } });
-    if (cmd === 'get.miner.status') {
-      const st = state();
-      const summary = {
-        elapsed: 1000,
-        'hash-realtime': st.mhs / 1e6,
-        'hash-1min': st.mhs / 1e6,
-        'power-realtime': st.watts,
-        'power-limit': st.powerLimit,
-      };
-      return reply(0, { summary });
+    commands.push({ cmd, encrypted: false, fields, api: '3' });
+    if (missing.has(cmd)) return reply(-2, 'invalid command');
+    if (cmd.startsWith('get.')) {
+      const msg = read3(cmd, req.param, state(), model, salt3);
+      return msg === null ? reply(-2, 'invalid command') : reply(0, msg);
     }
     if (!cmd.startsWith('set.')) return reply(-2, 'invalid command');
     const expected = createHash('sha256')
@@ -319,20 +537,20 @@ export async function startWhatsminerSim(options: WhatsminerSimOptions = {}): Pr
       .digest('base64')
       .slice(0, 8);
     if (req.token !== expected || req.account !== 'super') return reply(-4, 'access denied');
-    if (cmd === 'set.miner.service' && (req.param === 'stop' || req.param === 'start')) {
-      write(req.param === 'stop' ? 'power_off' : 'power_on', {});
+    if (failures.writeDisabled) return reply(-4, 'access denied');
+    if (cmd === 'set.miner.service' && (req.param === 'stop' || req.param === 'start' || req.param === 'restart')) {
+      if (req.param === 'restart') write('adjust_power_limit', { power_limit: String(powerLimit) });
+      else write(req.param === 'stop' ? 'power_off' : 'power_on', { respbefore: 'false' });
       return reply(0, 'ok');
     }
     if (cmd === 'set.miner.power_limit') {
-      const r = write('adjust_power_limit', { power_limit: req.param });
+      const r = write('adjust_power_limit', { power_limit: String(req.param) }).reply;
       return r.STATUS === 'S' ? reply(0, 'ok') : reply(-1, r.Msg);
     }
     return reply(-2, 'invalid command');
   }
   const server3 = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => {});
+    if (!accept(socket, '3')) return;
     let buf = Buffer.alloc(0);
     socket.on('data', (chunk: Buffer) => {
       buf = Buffer.concat([buf, chunk]);
@@ -364,12 +582,64 @@ export async function startWhatsminerSim(options: WhatsminerSimOptions = {}): Pr
     },
     failures,
     commands,
-    expireTokens: () => tokens.clear(),
+    connections,
+    expireTokens: () => {
+      tokens.clear();
+      salt3 = randomSalt();
+    },
     onChange: listeners.add,
     close() {
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
       for (const s of sockets) s.destroy();
       if (port3 !== null) server3.close();
       return new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** API 3.x reads (notes/firmware-apis.md § 2.6; pyasic BTMinerV3RPCAPI); null for an unknown one. */
+function read3(cmd: string, param: unknown, s: WhatsminerSimState, m: Model, salt3: string): Obj | null {
+  const ths = s.mhs / 1e6;
+  if (cmd === 'get.device.info') {
+    if (param === 'salt') return { salt: salt3 };
+    return {
+      network: { mac: 'C6:07:2F:00:00:01', hostname: 'WhatsMiner' },
+      system: { api: '3.0.1', fwversion: m.firmware, ledstatus: 'auto' },
+      hardware: { boards: BOARDS },
+      power: { fanspeed: 6000 },
+      miner: { 'miner-sn': 'SIMMINER', 'power-limit-set': s.powerLimit, pcbsn0: 'SIM0', pcbsn1: 'SIM1', pcbsn2: 'SIM2' },
+    };
+  }
+  if (cmd === 'get.miner.status') {
+    if (param === 'edevs')
+      return {
+        edevs: Array.from({ length: BOARDS }, (_, i) => ({
+          id: i,
+          'hash-average': ths / BOARDS,
+          'effective-chips': 156,
+          'chip-temp-min': 60,
+          'chip-temp-max': 80,
+        })),
+      };
+    if (param === 'pools') return { pools: [{ id: 1, url: 'stratum+tcp://127.0.0.1:3333', status: 'alive', account: 'sim.wm' }] };
+    return {
+      summary: {
+        elapsed: 1000,
+        'bootup-time': 2000,
+        'factory-hash': m.ratedMhs / 1e6,
+        'hash-average': ths,
+        'hash-realtime': ths,
+        'hash-1min': ths,
+        'hash-15min': ths,
+        'power-realtime': s.watts,
+        'power-5min': s.watts,
+        'power-limit': s.powerLimit,
+        'environment-temperature': 25,
+        'up-freq-finish': s.hashing ? 1 : 0,
+      },
+    };
+  }
+  if (cmd === 'get.miner.setting') return { 'power-limit': s.powerLimit, 'power-mode': 'normal', 'fast-boot': 'disable' };
+  return null;
 }

@@ -197,19 +197,23 @@ export function findRigEntry<E extends RigEntrySettings>(entries: readonly E[], 
 }
 
 /**
- * The firmware power targets a driver can set, in watts, ascending: the integer keys of a `luxos`
- * driver's `profiles` below ratedWatts; an `antminer` driver's `lowPowerWatts` (its low-power work mode)
- * when below ratedWatts. Other drivers have none (full curtail only).
+ * The firmware power targets a driver can set, in watts, ascending and unique, each below ratedWatts: the
+ * integer keys of a `luxos` driver's `profiles`; an `antminer` driver's `lowPowerWatts` (its low-power work
+ * mode); a `whatsminer` driver's `powerTargets` (integer power limits for adjust_power_limit). Other drivers
+ * have none (full curtail only).
  */
 export function powerTargetsOf(driver: RigDriverSettings, ratedWatts: number): number[] {
   if (driver.type === 'antminer') {
     const lpm = driver.lowPowerWatts;
     return typeof lpm === 'number' && lpm < ratedWatts ? [lpm] : [];
   }
-  if (driver.type !== 'luxos' || driver.profiles === undefined) return [];
-  return Object.keys(driver.profiles)
-    .filter((k) => /^\d+$/.test(k))
-    .map(Number)
+  let watts: readonly number[] = [];
+  if (driver.type === 'whatsminer') watts = driver.powerTargets ?? [];
+  else if (driver.type === 'luxos' && driver.profiles !== undefined)
+    watts = Object.keys(driver.profiles)
+      .filter((k) => /^\d+$/.test(k))
+      .map(Number);
+  return watts
     .filter((w) => Number.isSafeInteger(w) && w < ratedWatts)
     .sort((a, b) => a - b)
     .filter((w, i, all) => i === 0 || w !== all[i - 1]);

@@ -253,3 +253,32 @@ t.test('powerTargets: integer profile keys below rated watts, ascending', async 
   t.same(powerTargetsOf({ type: 'esp-miner', profiles: { '1000': 'low' } }, 3_500), [], 'only LuxOS has power targets');
   t.same(powerTargetsOf({ type: 'stratum' }, 3_500), []);
 });
+
+t.test('powerTargets: a whatsminer block lists power limits; those below rated watts are used, ascending, once', async (t) => {
+  const wm = buildConfig({
+    file: {
+      name: 'wm.json',
+      value: {
+        pools: [POOL],
+        rigs: [
+          {
+            name: 'm50',
+            match: { worker: 'acct.m50-*' },
+            ratedWatts: 3_300,
+            ratedThs: 114,
+            driver: { type: 'whatsminer', password: 'x', powerTargets: [3_000, 2_400, 3_300, 4_000, 2_400] },
+          },
+          { name: 'm30', match: { worker: 'acct.m30-*' }, ratedWatts: 3_400, ratedThs: 100, driver: { type: 'whatsminer', password: 'x' } },
+        ],
+      },
+    },
+  });
+  const m50 = matchInventory(wm.rigs, wm.defaultRig, 'acct.m50-1', null);
+  t.same(m50.spec.powerTargets, [2_400, 3_000], 'rated (3,300) and above dropped, duplicates once, ascending');
+  t.equal(m50.driver.type, 'whatsminer');
+  t.same(matchRig(wm.rigs, wm.defaultRig, 'acct.m30-1', null).powerTargets, [], 'no powerTargets: full curtail only');
+  t.same(powerTargetsOf({ type: 'whatsminer', powerTargets: [2_500, 1_000] }, 3_000), [1_000, 2_500]);
+  t.same(powerTargetsOf({ type: 'whatsminer', powerTargets: [2_500.5, Number.NaN, 2_000] }, 3_000), [2_000], 'integers only');
+  t.same(powerTargetsOf({ type: 'whatsminer' }, 3_000), [], 'a block without the key');
+  t.same(powerTargetsOf({ type: 'luxos', powerTargets: [2_000] }, 3_000), [], 'only a whatsminer block reads powerTargets');
+});

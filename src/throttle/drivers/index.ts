@@ -5,7 +5,8 @@
  *   luxos      cgminer-style JSON over TCP 4028: curtail sleep/wakeup, profileset
  *   esp-miner  AxeOS HTTP: POST /api/system/pause, /api/system/resume
  *   antminer   stock Bitmain web CGI (digest auth): set_miner_conf work mode sleep/normal/low power; 4028 summary
- *   whatsminer Whatsminer API 2.x, TCP 4028 + AES token writes: power_off/power_on, adjust_power_limit
+ *   whatsminer Whatsminer API 2.x (TCP 4028 + AES token writes) or 3.x (TCP 4433, salted token), configured or
+ *              detected: power_off/power_on (set.miner.service), adjust_power_limit (set.miner.power_limit)
  *   stratum    no firmware API: park/unpark through the daemon's StratumGate
  */
 

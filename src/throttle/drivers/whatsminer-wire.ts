@@ -13,6 +13,7 @@
 
 import { createCipheriv, createDecipheriv, createHash } from 'node:crypto';
 import { md5CryptHash } from '../../util/md5-crypt.js';
+import { DriverError } from '../types.js';
 import { exchange, type Reply } from './cgminer-api.js';
 
 export type { Reply } from './cgminer-api.js';
@@ -80,7 +81,28 @@ export function numberOf(v: unknown): number | null {
   return Number.isFinite(n) ? n : null;
 }
 
+/**
+ * The link failed, not the miner's API: timed out, refused, reset, closed early, or a reply cut short. A DriverError
+ * (HG_ERR_DRIVER_COMMAND) like any other; its own class so `apiVersion: "auto"` knows when to look at the ports again.
+ */
+export class WhatsminerLinkError extends DriverError {
+  constructor(message: string) {
+    super('whatsminer', message);
+  }
+}
+
 /** Sends one request on its own connection (./cgminer-api.ts) and resolves with the parsed reply (status not checked). */
-export function roundTrip(host: string, port: number, line: string, timeoutMs: number, label: string): Promise<Reply> {
-  return exchange(host, port, line, { kind: 'whatsminer', label, timeoutMs });
+export async function roundTrip(host: string, port: number, line: string, timeoutMs: number, label: string): Promise<Reply> {
+  try {
+    return await exchange(host, port, line, { kind: 'whatsminer', label, timeoutMs });
+  } catch (e) {
+    throw e instanceof DriverError ? new WhatsminerLinkError(e.message) : e;
+  }
+}
+
+/** A firmware version text: the quotes some builds put around it removed (`"'20200725.18.REL'"`, pyasic `_get_fw_ver`). */
+export function firmwareText(v: unknown): string | null {
+  if (typeof v !== 'string') return null;
+  const text = v.replace(/'/g, '').trim();
+  return text === '' ? null : text.slice(0, 64);
 }
