@@ -13,35 +13,13 @@ import { buildConfig } from '../../src/config/index.js';
 import { Daemon } from '../../src/daemon/daemon.js';
 import { type AntminerSim, startAntminerSim } from '../../src/sim/antminer-sim.js';
 import type { SimMiner } from '../../src/sim/sim-miner.js';
-import type { SignalReading, SignalSource } from '../../src/throttle/controller.js';
-import type { ThrottleEvent, ThrottleStatus } from '../../src/throttle/types.js';
+import type { ThrottleEvent } from '../../src/throttle/types.js';
 import { createLogger } from '../../src/util/log.js';
-import { miner, pool } from '../helpers/sim.js';
-import { Signal, type Subscribe, when } from './wait.js';
+import { pool } from '../helpers/sim.js';
+import { changes, rigMiner, rigOf, scriptedSource, tickWatch } from './e2e-kit.js';
+import { when } from './wait.js';
 
 const log = createLogger({ level: 'silent' });
-
-const changes =
-  (sim: { onChange(fn: () => void): () => void }): Subscribe =>
-  (wake) =>
-    sim.onChange(wake);
-
-function scriptedSource(): SignalSource & { depth: number } {
-  const s = {
-    depth: 0,
-    poll: async (): Promise<SignalReading> => ({
-      ok: true,
-      depth: s.depth,
-      perSource: [{ label: 'test', value: s.depth }],
-      capWatts: null,
-      overrides: new Map(),
-      warnings: [],
-      at: Date.now(),
-    }),
-    close: () => {},
-  };
-  return s;
-}
 
 /** The sim stands for the hashboards: sleep (work mode 1) = the simulated miner stops hashing. */
 function follow(sim: AntminerSim, m: SimMiner): void {
@@ -96,34 +74,22 @@ t.test('antminer: booting rig left running; queue up → low-power mode, then sl
     },
   });
   const events: ThrottleEvent[] = [];
-  let status: ThrottleStatus | null = null;
-  const ticked = new Signal();
+  const tw = tickWatch();
   const daemon = new Daemon(config, log, {
     signalSource: source,
     statusSink: { publishStatus: () => {}, publishEvent: (e) => void events.push(e), close: () => {} },
-    onThrottleTick: (s) => {
-      status = s;
-      ticked.fire();
-    },
+    onThrottleTick: tw.onTick,
   });
   await daemon.start();
   t.teardown(() => daemon.stop());
   const port = daemon.addresses()[0]!.port;
-  const opts = {
-    maxHashRate: 4000,
-    sharesPerSecond: 5,
-    autoReconnect: true,
-    reconnectAttempts: 10_000,
-    reconnectDelayMs: 50,
-    lifetimeMs: 60_000,
-  };
-  const miners = { low: await miner(t, port, { ...opts, user: 'a.low' }), top: await miner(t, port, { ...opts, user: 'a.top' }) };
+  const miners = { low: await rigMiner(t, port, 'a.low'), top: await rigMiner(t, port, 'a.top') };
   follow(sims.low, miners.low);
   follow(sims.top, miners.top);
-  const stateOf = (id: string) => (status as ThrottleStatus | null)?.rigs.find((r) => r.id === id)?.state;
+  const stateOf = (id: string) => rigOf(tw.status, id)?.state;
 
   // Depth 0: both running; the booting rig (0 GH/s, normal mode) is not taken as asleep, so nothing is written to it.
-  await when(() => stateOf('a.low') === 'running' && stateOf('a.top') === 'running', 'both rigs running', [ticked.subscribe]);
+  await tw.until(() => stateOf('a.low') === 'running' && stateOf('a.top') === 'running', 'both rigs running');
   t.notOk(
     sims.low.requests.some((r) => r.startsWith('POST')),
     'no write to the booting rig',
@@ -134,19 +100,19 @@ t.test('antminer: booting rig left running; queue up → low-power mode, then sl
   // Depth 3: GPUs 300 W → ASIC budget 1,700 W: the low-priority rig goes to its 700 W low-power mode.
   source.depth = 3;
   await when(() => sims.low.state.workMode === '3', 'low-power mode written', [changes(sims.low)]);
-  await when(() => stateOf('a.low') === 'reduced', 'status shows the rig reduced', [ticked.subscribe]);
+  await tw.until(() => stateOf('a.low') === 'reduced', 'status shows the rig reduced');
   t.equal(sims.top.state.workMode, '0', 'the priority rig keeps running');
 
   // Depth 10: ASIC budget 1,000 W: the low-priority rig sleeps.
   source.depth = 10;
   await when(() => sims.low.state.workMode === '1', 'sleep written', [changes(sims.low)]);
-  await when(() => stateOf('a.low') === 'curtailed', 'status shows the rig curtailed', [ticked.subscribe]);
+  await tw.until(() => stateOf('a.low') === 'curtailed', 'status shows the rig curtailed');
   t.ok(miners.low.stats.connected, 'its Stratum session stays up');
 
   // Depth 0: back to normal.
   source.depth = 0;
   await when(() => sims.low.state.workMode === '0', 'normal mode written', [changes(sims.low)]);
-  await when(() => stateOf('a.low') === 'running', 'status shows the rig running', [ticked.subscribe]);
+  await tw.until(() => stateOf('a.low') === 'running', 'status shows the rig running');
   t.equal(sims.top.state.workMode, '0');
   t.notOk(
     events.some((e) => e.type === 'alert' && e.alert === 'driver-error'),
