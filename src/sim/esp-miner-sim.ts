@@ -52,6 +52,8 @@ export interface EspMinerSimFailures {
   hang: boolean | readonly EspMinerRoute[];
   /** Read the request, reset the connection. */
   drop: boolean | readonly EspMinerRoute[];
+  /** Answer 200 with a Content-Length for the whole body, send half of it, then close (a reboot mid-answer). */
+  halfReply: boolean | readonly EspMinerRoute[];
 }
 
 export interface EspMinerSimOptions extends FirmwareSimOptions<EspMinerSimState> {
@@ -109,7 +111,7 @@ export async function startEspMinerSim(options: EspMinerSimOptions = {}): Promis
   const started = now();
   let accepted = 0;
   const requests: EspMinerSimRequest[] = [];
-  const failures: EspMinerSimFailures = { status: {}, hang: false, drop: false };
+  const failures: EspMinerSimFailures = { status: {}, hang: false, drop: false, halfReply: false };
   const listeners = stateListeners(options.onChange);
 
   function state(): EspMinerSimState {
@@ -207,6 +209,12 @@ export async function startEspMinerSim(options: EspMinerSimOptions = {}): Promis
       }
       const forced = failures.status[route];
       if (forced !== undefined) return send(res, forced, { error: `simulated failure ${forced}` });
+      if (matches(failures.halfReply, route)) {
+        const body = Buffer.from(JSON.stringify(route === 'info' ? info() : { message: 'ok' }));
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
+        res.write(body.subarray(0, body.length >> 1), () => req.socket.destroy());
+        return;
+      }
       switch (route) {
         case 'info':
           return send(res, 200, info());

@@ -678,7 +678,7 @@ t.test('esp-miner: firmware without pause (pre-2.14) and HTTP errors are DriverE
   t.equal(sim.state.paused, false);
 });
 
-t.test('esp-miner: a hanging or dropping rig and a refused connection reject', async (t) => {
+t.test('esp-miner: a hanging or dropping rig, a half reply and a refused connection reject', async (t) => {
   const { sim, control } = await espMiner(t, {}, { timeoutMs: 200 });
   sim.failures.hang = ['pause'];
   t.match((await driverError(control.curtail())).message, /^POST \/api\/system\/pause: timed out after 200 ms at 127\.0\.0\.1:\d+$/);
@@ -686,6 +686,13 @@ t.test('esp-miner: a hanging or dropping rig and a refused connection reject', a
   sim.failures.drop = ['info'];
   t.match((await driverError(control.readState!())).message, /^GET \/api\/system\/info: connection (reset by|to) 127\.0\.0\.1:\d+/);
   sim.failures.drop = false;
+  sim.failures.halfReply = ['info', 'pause'];
+  t.match(
+    (await driverError(control.readState!())).message,
+    /^GET \/api\/system\/info: 127\.0\.0\.1:\d+ closed the connection mid-answer$/,
+  );
+  t.match((await driverError(control.curtail())).message, /^POST \/api\/system\/pause: 127\.0\.0\.1:\d+ closed the connection mid-answer$/);
+  sim.failures.halfReply = false;
   await control.curtail();
   t.equal(sim.state.paused, true, 'works again afterwards');
 
