@@ -79,6 +79,11 @@ export interface WhatsminerSimFailures {
 export interface WhatsminerSimOptions extends FirmwareSimOptions<WhatsminerSimState> {
   /** 0 (default) = any free port; a real rig listens on 4028. */
   readonly port?: number;
+  /**
+   * The loopback address to serve on (default 127.0.0.1). Another one (127.0.0.77) lets a test serve the real ports
+   * 4028 and 4433, as a rig does, without colliding with anything on 127.0.0.1; anything but loopback is refused.
+   */
+  readonly host?: string;
   readonly password?: string;
   readonly ratedWatts?: number;
   readonly idleWatts?: number;
@@ -518,7 +523,10 @@ export async function startWhatsminerSim(options: WhatsminerSimOptions = {}): Pr
     socket.on('end', answer);
     socket.on('close', () => clearTimeout(idle));
   });
-  const port = await listenOn(server, { host: '127.0.0.1', port: options.port ?? 0 });
+  const host = options.host ?? '127.0.0.1';
+  if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) && host !== '::1')
+    throw new Error(`whatsminer sim: ${host} is not a loopback address`);
+  const port = await listenOn(server, { host, port: options.port ?? 0 });
 
   let salt3 = randomSalt();
   function handle3(req: Obj): Obj {
@@ -572,9 +580,9 @@ export async function startWhatsminerSim(options: WhatsminerSimOptions = {}): Pr
       socket.end(matches(failures.halfReply, cmd) ? frame.subarray(0, Math.floor(frame.length / 2)) : frame);
     });
   });
-  const port3 = options.api3 ? await listenOn(server3, { host: '127.0.0.1', port: options.port3 ?? 0 }) : null;
+  const port3 = options.api3 ? await listenOn(server3, { host, port: options.port3 ?? 0 }) : null;
   return {
-    host: '127.0.0.1',
+    host,
     port,
     port3,
     get state() {

@@ -39,14 +39,25 @@ interface Fixture {
 }
 
 /** A pool, two Whatsminer sims (1,000 W each; "low" has a 700 W power target), the daemon throttling them, two miners. */
-async function setUp(t: Test, apiVersion: '2' | '3'): Promise<Fixture> {
+/**
+ * "auto": the rigs' API found by the driver's probes, so the sims serve the real ports (4028, and 4433 for 3.x) on
+ * their own loopback addresses, as rigs do on theirs.
+ */
+const AUTO_HOSTS = { low: '127.0.0.77', top: '127.0.0.78' } as const;
+
+async function setUp(
+  t: Test,
+  apiVersion: '2' | '3' | 'auto',
+  rigApi: '2' | '3' = apiVersion === 'auto' ? '2' : apiVersion,
+): Promise<Fixture> {
   const p = await pool(t, { lifetimeMs: 60_000 });
   const source = scriptedSource();
-  const simOptions = { password: PASSWORD, ratedWatts: 1000, ratedThs: 10, idleWatts: 10, api3: apiVersion === '3' };
+  const simOptions = { password: PASSWORD, ratedWatts: 1000, ratedThs: 10, idleWatts: 10, api3: rigApi === '3' };
+  const at = (name: 'low' | 'top') => (apiVersion === 'auto' ? { host: AUTO_HOSTS[name], port: 4028, port3: 4433 } : {});
   const sims = {
     // The boards stop 30 ms after power_off's reply; btminer boots 60 ms after power_on or a power limit.
-    low: await startWhatsminerSim({ ...simOptions, powerOffDelayMs: 30, resumeDelayMs: 60, limitRestartMs: 60 }),
-    top: await startWhatsminerSim({ ...simOptions, resumeDelayMs: 60 }),
+    low: await startWhatsminerSim({ ...simOptions, ...at('low'), powerOffDelayMs: 30, resumeDelayMs: 60, limitRestartMs: 60 }),
+    top: await startWhatsminerSim({ ...simOptions, ...at('top'), resumeDelayMs: 60 }),
   };
   t.teardown(() => Promise.all([sims.low.close(), sims.top.close()]));
   const rig = (name: 'low' | 'top', priority: number, powerTargets: number[]) => ({
@@ -58,8 +69,8 @@ async function setUp(t: Test, apiVersion: '2' | '3'): Promise<Fixture> {
     priority,
     driver: {
       type: 'whatsminer',
-      host: '127.0.0.1',
-      port: apiVersion === '3' ? sims[name].port3 : sims[name].port,
+      host: sims[name].host,
+      port: apiVersion === 'auto' ? null : apiVersion === '3' ? sims[name].port3 : sims[name].port,
       apiVersion,
       password: PASSWORD,
       powerTargets,
@@ -154,4 +165,20 @@ t.test('whatsminer API 3.x: queue up → power target, then service stop; queue 
     'API 3.x only',
   );
   t.same(writes(f.sims.top, ['set.miner.power_limit', 'set.miner.service']), [], 'nothing written to the priority rig');
+});
+
+t.test('whatsminer apiVersion auto: a 2.x rig and a 3.x rig found by their ports, then driven end to end', async (t) => {
+  for (const rigApi of ['2', '3'] as const) {
+    await t.test(`a ${rigApi}.x rig`, async (t) => {
+      const f = await setUp(t, 'auto', rigApi);
+      await curtailAndResume(t, f);
+      const names = rigApi === '2' ? ['adjust_power_limit', 'power_off', 'power_on'] : ['set.miner.power_limit', 'set.miner.service'];
+      const written = f.sims.low.commands.filter((c) => names.includes(c.cmd));
+      t.ok(written.length >= 4, `the ${rigApi}.x commands were used`);
+      t.ok(
+        written.every((c) => c.api === rigApi),
+        `every write through API ${rigApi}.x`,
+      );
+    });
+  }
 });
