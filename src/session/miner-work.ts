@@ -1,9 +1,17 @@
 /**
  * The work one miner has been given, and what its shares are checked
  * against: extranonce1 and extranonce2_size, the version-rolling mask
- * (BIP 310), the difficulty in force and the difficulty each job was sent
- * at, and the job store. No I/O: the session feeds it the pool's messages
- * and answers and asks it for a submit's context.
+ * (BIP 310), the difficulties in force and the ones each job was sent at,
+ * and the job store. No I/O: the session feeds it the pool's messages and
+ * answers and asks it for a submit's context.
+ *
+ * Two difficulties: the pool's (its mining.set_difficulty) and the miner's,
+ * which is the pool's unless a local difficulty is set (telemetry difficulty,
+ * issue 12): then the miner works at min(local, pool) and hashgate forwards
+ * only the shares that also meet the pool's. Each is remembered per job, and
+ * a share is checked against the lower of its job's and the current value of
+ * each: cgminer applies a set_difficulty from the next notify, other firmware
+ * at once, and either way no share in flight is punished.
  */
 
 import type { NotifyMessage } from '../protocol/pool.js';
@@ -16,9 +24,11 @@ const DEFAULT_DIFFICULTY = 1;
 /** Jobs whose send-time terms are remembered (the store keeps fewer live jobs than this). */
 const MAX_JOB_TERMS = 64;
 
-/** What a job was sent under: the difficulty in force and the extranonce the miner builds its coinbase with. */
+/** What a job was sent under: the difficulties in force and the extranonce the miner builds its coinbase with. */
 interface JobTerms {
+  /** The miner's difficulty (min(local, pool)). */
   readonly difficulty: number;
+  readonly poolDifficulty: number;
   readonly extranonce1: string | null;
   readonly extranonce2Size: number;
 }
@@ -34,7 +44,9 @@ export class MinerWork {
   readonly #jobs: JobCache;
   /** The terms in force when each job was sent. */
   readonly #jobTerms = new Map<string, JobTerms>();
-  #difficulty = DEFAULT_DIFFICULTY;
+  #poolDifficulty = DEFAULT_DIFFICULTY;
+  /** The local (telemetry) difficulty, or null: the miner works at the pool's. */
+  #localDifficulty: number | null = null;
   #extranonce1: string | null = null;
   #extranonce2Size = 0;
   /** The mask the miner asked for in mining.configure, or null (no version rolling). */
@@ -50,8 +62,18 @@ export class MinerWork {
     this.store = new JobStore(limits);
   }
 
+  /** The difficulty the miner works at: the pool's, or the local one when lower. */
   get difficulty(): number {
-    return this.#difficulty;
+    const local = this.#localDifficulty;
+    return local !== null && local < this.#poolDifficulty ? local : this.#poolDifficulty;
+  }
+
+  get poolDifficulty(): number {
+    return this.#poolDifficulty;
+  }
+
+  get localDifficulty(): number | null {
+    return this.#localDifficulty;
   }
 
   get extranonce1(): string | null {
@@ -69,16 +91,24 @@ export class MinerWork {
   /**
    * What a share of `jobId` is checked against: the extranonce the job was sent with (a
    * mining.set_extranonce applies from the next job on, so a share of an earlier job, still on its way
-   * when the change came, is built on the old one, and the pool judges it so), and the lower of the
-   * difficulty when the job was sent and now.
+   * when the change came, is built on the old one, and the pool judges it so), and for each difficulty
+   * (the miner's, the pool's) the lower of the one when the job was sent and now.
    */
-  context(jobId: string): { extranonce1: string | null; extranonce2Size: number; versionMask: number | null; difficulty: number } {
+  context(jobId: string): {
+    extranonce1: string | null;
+    extranonce2Size: number;
+    versionMask: number | null;
+    difficulty: number;
+    poolDifficulty: number;
+  } {
     const sent = this.#jobTerms.get(jobId);
+    const difficulty = this.difficulty;
     return {
       extranonce1: sent?.extranonce1 ?? this.#extranonce1,
       extranonce2Size: sent?.extranonce2Size ?? this.#extranonce2Size,
       versionMask: this.#versionMask,
-      difficulty: Math.min(sent?.difficulty ?? this.#difficulty, this.#difficulty),
+      difficulty: Math.min(sent?.difficulty ?? difficulty, difficulty),
+      poolDifficulty: Math.min(sent?.poolDifficulty ?? this.#poolDifficulty, this.#poolDifficulty),
     };
   }
 
@@ -111,8 +141,16 @@ export class MinerWork {
     return this.#versionMask;
   }
 
-  setDifficulty(difficulty: number): void {
-    this.#difficulty = difficulty;
+  /** The pool's mining.set_difficulty. Returns the miner's difficulty after it. */
+  setDifficulty(difficulty: number): number {
+    this.#poolDifficulty = difficulty;
+    return this.difficulty;
+  }
+
+  /** The local (telemetry) difficulty, or null to work at the pool's. Returns the miner's difficulty after it. */
+  setLocalDifficulty(difficulty: number | null): number {
+    this.#localDifficulty = difficulty;
+    return this.difficulty;
   }
 
   /** After a failover: the next job is sent with clean_jobs = true. */
@@ -129,7 +167,12 @@ export class MinerWork {
     this.store.add(prepared.job, clean);
     const terms = this.#jobTerms;
     terms.delete(msg.job.jobId);
-    terms.set(msg.job.jobId, { difficulty: this.#difficulty, extranonce1: this.#extranonce1, extranonce2Size: this.#extranonce2Size });
+    terms.set(msg.job.jobId, {
+      difficulty: this.difficulty,
+      poolDifficulty: this.#poolDifficulty,
+      extranonce1: this.#extranonce1,
+      extranonce2Size: this.#extranonce2Size,
+    });
     while (terms.size > MAX_JOB_TERMS) terms.delete(terms.keys().next().value as string);
     this.#lastNotify = msg;
     return { ok: true, msg: { ...msg, cleanJobs: clean } };

@@ -129,8 +129,25 @@ export class MinerSession {
     return this.#status;
   }
 
+  /** The difficulty the miner works at: the pool's, or the local (telemetry) one when lower. */
   get difficulty(): number {
     return this.#work.difficulty;
+  }
+
+  get poolDifficulty(): number {
+    return this.#work.poolDifficulty;
+  }
+
+  /**
+   * Sets the local (telemetry) difficulty, or null to work at the pool's again (issue 12). The miner works at
+   * min(local, pool) and gets a mining.set_difficulty when that changes; shares below the pool's difficulty are
+   * answered by hashgate and not forwarded. Not a power lever: an ASIC draws the same at any share difficulty.
+   */
+  setLocalDifficulty(difficulty: number | null): void {
+    const w = this.#work;
+    const before = w.difficulty;
+    const after = w.setLocalDifficulty(difficulty);
+    if (after !== before && w.extranonce1 !== null) this.#send(encodePoolMessage({ type: 'set-difficulty', id: null, difficulty: after }));
   }
 
   get versionMask(): number | null {
@@ -447,8 +464,8 @@ export class MinerSession {
         return;
       }
       case 'set-difficulty':
-        w.setDifficulty(msg.difficulty);
-        this.#send(encodePoolMessage(msg));
+        // The miner gets its own difficulty: the pool's, or the local one when lower (unchanged then).
+        this.#send(encodePoolMessage({ ...msg, difficulty: w.setDifficulty(msg.difficulty) }));
         return;
       case 'set-extranonce':
         if (!this.#handshake.extranonceSubscribed) {

@@ -5,11 +5,15 @@
  * the share recorder and the metrics are ports (./ports.ts), so the pipeline
  * is unit-tested with fakes.
  *
- * 1. check: validateShare against the difficulty in force for the job (the
- *    lower of the one when the job was sent and the current one: a
+ * 1. check: validateShare against the miner's difficulty in force for the job
+ *    (the lower of the one when the job was sent and the current one: a
  *    set_difficulty mid-job never punishes shares already in flight; the
- *    simulated pool and ckpool judge the same way);
- * 2. record: the recorder takes the share's place in the journal;
+ *    simulated pool and ckpool judge the same way). With a local (telemetry)
+ *    difficulty below the pool's, a valid share that does not also meet the
+ *    pool's difficulty for the job is answered true by hashgate and goes no
+ *    further: the pool sees exactly the shares it would see without hashgate;
+ * 2. record: the recorder takes the share's place in the journal (at the
+ *    pool's difficulty: what the pool judges it at);
  * 3. forward: a valid share goes to the pool under the pool-side worker name
  *    (an invalid one is answered at once with its Stratum error, unless
  *    forwardRejected);
@@ -27,7 +31,7 @@ import { StratumErrorCode, stratumErrorFor } from '../protocol/stratum-errors.js
 import type { Logger } from '../util/log.js';
 import { truncateForLog } from '../util/log.js';
 import type { JobStore } from '../work/job-store.js';
-import { type ShareVerdict, validateShare } from '../work/validate-share.js';
+import { meetsDifficulty, type ShareVerdict, validateShare } from '../work/validate-share.js';
 import type { WorkerStats } from '../work/worker-stats.js';
 import type { PendingShareRecord, PoolLink, PoolReply, SessionMetrics, ShareRecorder } from './ports.js';
 import type { ReplySlot } from './reply-order.js';
@@ -53,8 +57,10 @@ export interface SubmitContext {
   readonly extranonce1: string | null;
   readonly extranonce2Size: number;
   readonly versionMask: number | null;
-  /** Difficulty in force for this job (see step 1). */
+  /** The miner's difficulty in force for this job (see step 1). */
   readonly difficulty: number;
+  /** The pool's difficulty in force for this job: above `difficulty` while a local difficulty is set. */
+  readonly poolDifficulty: number;
   /** The pool-side user of the worker, or undefined when the worker is not authorized on this connection. */
   readonly poolUser: string | undefined;
   /** False until the session has a record in the recorder (shares before it are not recorded). */
@@ -128,12 +134,23 @@ export class SubmitPipeline {
     const now = o.now();
     stats.lastShareAt = now;
     stats.firstShareAt ??= now;
+    this.#count(msg.worker, verdict, ctx.difficulty, stats);
+    if (verdict.valid) {
+      stats.localShares++;
+      stats.localDifficulty += ctx.difficulty;
+      if (ctx.poolDifficulty > ctx.difficulty && !meetsDifficulty(verdict.hashValue, ctx.poolDifficulty)) {
+        // Telemetry only: below the pool's difficulty, so the pool would never have seen it.
+        stats.localOnly++;
+        return reply(
+          id === null ? null : encodeSubmitResult({ type: 'submit-result', id, accepted: true, error: null, rejectReason: null }),
+        );
+      }
+    }
     // 2. record
     const recorder = o.recorder && ctx.recorded ? o.recorder : null;
     const pending = recorder
-      ? recorder.submit(o.sessionId, { worker: msg.worker, submit: share, difficulty: ctx.difficulty, verdict })
+      ? recorder.submit(o.sessionId, { worker: msg.worker, submit: share, difficulty: ctx.poolDifficulty, verdict })
       : null;
-    this.#count(msg.worker, verdict, ctx.difficulty, stats);
     if (!verdict.valid) {
       stats.rejected[verdict.reason] = (stats.rejected[verdict.reason] ?? 0) + 1;
       if (!o.forwardRejected) {
@@ -144,7 +161,7 @@ export class SubmitPipeline {
     // 3. forward
     const r = await this.#forward(ctx.poolUser, msg);
     // 4. settle and 5. answer
-    this.#settle(id, msg.worker, verdict, ctx.difficulty, stats, pending, r, reply);
+    this.#settle(id, msg.worker, verdict, ctx.poolDifficulty, stats, pending, r, reply);
   }
 
   #count(worker: string, verdict: ShareVerdict, difficulty: number, stats: WorkerStats): void {

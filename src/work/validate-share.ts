@@ -99,6 +99,21 @@ function shareTarget(difficulty: number): bigint {
   return memoTarget;
 }
 
+let memoPoolDifficulty = Number.NaN;
+let memoPoolTarget = DIFF1_TARGET;
+/**
+ * Whether a checked share's hash also meets a (higher) difficulty: the pool's, when the miner works at a lower
+ * local difficulty. The same target comparison as step 7, so a share is forwarded exactly when the pool, judging
+ * at that difficulty, would accept it.
+ */
+export function meetsDifficulty(hashValue: bigint, difficulty: number): boolean {
+  if (difficulty !== memoPoolDifficulty) {
+    memoPoolTarget = targetFromDifficulty(difficulty);
+    memoPoolDifficulty = difficulty;
+  }
+  return hashValue <= memoPoolTarget;
+}
+
 /**
  * Builds the header for a share and hashes it. Pure function of its inputs
  * (module scratch is overwritten, never read before being written).

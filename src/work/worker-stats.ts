@@ -20,6 +20,12 @@ export interface WorkerStats {
   blocks: number;
   /** Sum of the pool difficulty of accepted shares. */
   acceptedDifficulty: number;
+  /** Shares hashgate found valid at the miner's difficulty (forwarded or not): the hash-rate evidence. */
+  localShares: number;
+  /** Sum of the miner's difficulty over localShares. */
+  localDifficulty: number;
+  /** Valid shares below the pool's difficulty (a local difficulty is set), answered by hashgate, not forwarded. */
+  localOnly: number;
   firstShareAt: number | null;
   lastShareAt: number | null;
   /** Last pool round-trip time of a submit, ms. */
@@ -35,6 +41,9 @@ export function createWorkerStats(): WorkerStats {
     poolTimeouts: 0,
     blocks: 0,
     acceptedDifficulty: 0,
+    localShares: 0,
+    localDifficulty: 0,
+    localOnly: 0,
     firstShareAt: null,
     lastShareAt: null,
     poolRttMs: null,

@@ -36,3 +36,28 @@ t.test('difficulty: the lower of the one a job was sent at and the one in force'
   w.setDifficulty(4);
   t.equal(w.context('j2').difficulty, 4, 'a lower difficulty applies at once');
 });
+
+t.test('local difficulty: the miner works at min(local, pool); each is remembered per job, the lower one rules', async (t) => {
+  const w = new MinerWork(new JobCache());
+  w.setExtranonce('aaaa0001', 4);
+  t.equal(w.setDifficulty(1024), 1024, 'no local difficulty: the pool difficulty');
+  t.equal(w.setLocalDifficulty(16), 16, 'local below the pool: the miner gets the local one');
+  t.same([w.difficulty, w.poolDifficulty, w.localDifficulty], [16, 1024, 16]);
+  w.notify(notify('j1'));
+  t.match(w.context('j1'), { difficulty: 16, poolDifficulty: 1024 });
+
+  // cgminer keeps the old difficulty for work of jobs it already has; other firmware switches at once. A change
+  // either way: a share of j1 is accepted at the lower of the two, so neither kind of firmware loses a share.
+  t.equal(w.setLocalDifficulty(64), 64, 'retarget up');
+  t.match(w.context('j1'), { difficulty: 16 }, 'j1 was sent at 16: a share mined at 16 (cgminer) still counts');
+  w.notify(notify('j2'));
+  t.match(w.context('j2'), { difficulty: 64 }, 'j2 at the new value');
+  t.equal(w.setLocalDifficulty(8), 8, 'retarget down');
+  t.match(w.context('j2'), { difficulty: 8 }, 'lower at once (a firmware that applies it at once mines j2 at 8)');
+
+  t.equal(w.setDifficulty(4), 4, 'the pool drops below the local difficulty: local ≤ pool always');
+  t.match(w.context('j2'), { difficulty: 4, poolDifficulty: 4 });
+  t.equal(w.setDifficulty(2048), 8, 'the pool rises again: the local difficulty is back');
+  t.equal(w.setLocalDifficulty(null), 2048, 'local off: the pool difficulty');
+  t.equal(w.localDifficulty, null);
+});

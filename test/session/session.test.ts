@@ -191,3 +191,25 @@ t.test('set_extranonce from the pool: relayed after extranonce.subscribe, reconn
   t.equal(b.s.status, 'closed');
   t.equal(b.s.extranonce.extranonce1, 'deadbeef', 'old extranonce kept until it reconnects');
 });
+
+t.test('local difficulty: the miner is told min(local, pool); the pool difficulty is never passed down above it', async (t) => {
+  const { up, out, s } = setup();
+  const sent = () => out.filter((m) => m.method === 'mining.set_difficulty').map((m) => (m.params as number[])[0]);
+  s.setLocalDifficulty(16); // before subscribe: remembered, nothing sent (the miner has no work yet)
+  t.same(sent(), []);
+  s.handleLine('{"id":1,"method":"mining.subscribe","params":[]}');
+  await tick();
+  up.listener({ type: 'message', msg: { type: 'set-difficulty', id: null, difficulty: 4096 } });
+  t.same(sent(), [16], "the pool's 4,096 becomes the local 16");
+  t.same([s.difficulty, s.poolDifficulty], [16, 4096]);
+  s.setLocalDifficulty(64);
+  t.same(sent(), [16, 64], 'a retarget is sent at once');
+  s.setLocalDifficulty(64);
+  t.same(sent(), [16, 64], 'no change, nothing sent');
+  up.listener({ type: 'message', msg: { type: 'set-difficulty', id: null, difficulty: 32 } });
+  t.same(sent(), [16, 64, 32], 'the pool drops below: local ≤ pool');
+  s.setLocalDifficulty(null);
+  t.same(sent(), [16, 64, 32], 'local off: already at the pool difficulty');
+  up.listener({ type: 'message', msg: { type: 'set-difficulty', id: null, difficulty: 512 } });
+  t.same(sent(), [16, 64, 32, 512], 'off: the pool difficulty relayed as before');
+});

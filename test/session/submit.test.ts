@@ -64,6 +64,7 @@ function pipeline(poolAnswer: (params: readonly JsonValue[]) => PoolReply | Prom
     extranonce2Size: 4,
     versionMask: null,
     difficulty: 1e-12,
+    poolDifficulty: 1e-12,
     poolUser: 'pooluser.rig1',
     recorded: true,
   };
@@ -179,3 +180,42 @@ t.test('SubmitLimiter: burst, refill, episodes, burst flood and steady flood', a
   }
   t.ok(n < 1200, `a steady 10,000/s is a flood within ${n} submits`);
 });
+
+t.test(
+  'local difficulty: a share below the pool difficulty is answered by hashgate and never forwarded; one above is forwarded as without hashgate',
+  async (t) => {
+    // Each share's own difficulty, from a run where everything is forwarded (local = pool).
+    const nonces = Array.from({ length: 64 }, (_, i) => (i + 1).toString(16).padStart(8, '0'));
+    const all = pipeline(() => answer(1, true));
+    for (const n of nonces) await all.run(n);
+    const diffs = all.records.map((r) => (r.share.verdict.valid ? r.share.verdict.shareDifficulty : 0));
+    const pool = [...diffs].sort((a, b) => a - b)[32]!; // about half the shares meet it
+    const expectForwarded = nonces.filter((_, i) => diffs[i]! >= pool);
+    t.ok(expectForwarded.length > 10 && expectForwarded.length < 54, 'a pool difficulty that splits the shares');
+
+    const h = pipeline(() => answer(1, true));
+    const answers = [];
+    for (const n of nonces) answers.push(await h.run(n, { difficulty: 1e-12, poolDifficulty: pool }));
+    t.ok(
+      answers.every((a) => a !== null && a !== undefined && a.result === true),
+      'every valid share answered true',
+    );
+    t.same(
+      h.sent.map((p) => p[4]),
+      expectForwarded,
+      'exactly the shares that meet the pool difficulty went to the pool, in order',
+    );
+    t.equal(h.records.length, expectForwarded.length, 'the journal has the forwarded shares');
+    t.ok(
+      h.records.every((r) => r.share.difficulty === pool),
+      'recorded at the pool difficulty (what the pool judged them at)',
+    );
+    const st = h.stats.get('rig1')!;
+    t.equal(st.localShares, 64, 'every valid share is hash-rate evidence');
+    t.ok(Math.abs(st.localDifficulty - 64e-12) < 1e-20, 'their difficulties summed');
+    t.equal(st.localOnly, 64 - expectForwarded.length);
+    t.equal(st.accepted, expectForwarded.length, 'accepted counts what the pool accepted');
+    // An invalid share is still refused with its error, whatever the local difficulty.
+    t.match(await h.run(nonces[0]!, { difficulty: 1e-12, poolDifficulty: pool }), { result: false, error: [22] });
+  },
+);
