@@ -47,6 +47,12 @@ export interface ShareRecorder {
   session(record: SessionRecord): void;
   notify(sessionId: string, job: StratumJob, clean: boolean): void;
   submit(sessionId: string, share: ShareRecord): PendingShareRecord;
+  /**
+   * A valid share below the pool's difficulty (a local difficulty is set): answered by hashgate, never forwarded.
+   * `difficulty` is the miner's (local) difficulty it was checked at. The journal keeps these as periodic per-worker
+   * aggregates by default, or each one when configured (docs/journal.md). Optional: a recorder without it drops them.
+   */
+  localShare?(sessionId: string, share: ShareRecord): void;
   endSession(sessionId: string, why?: string): void;
 }
 

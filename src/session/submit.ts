@@ -141,6 +141,8 @@ export class SubmitPipeline {
       if (ctx.poolDifficulty > ctx.difficulty && !meetsDifficulty(verdict.hashValue, ctx.poolDifficulty)) {
         // Telemetry only: below the pool's difficulty, so the pool would never have seen it.
         stats.localOnly++;
+        if (o.recorder && ctx.recorded)
+          o.recorder.localShare?.(o.sessionId, { worker: msg.worker, submit: share, difficulty: ctx.difficulty, verdict });
         return reply(
           id === null ? null : encodeSubmitResult({ type: 'submit-result', id, accepted: true, error: null, rejectReason: null }),
         );

@@ -24,6 +24,7 @@ function pipeline(poolAnswer: (params: readonly JsonValue[]) => PoolReply | Prom
   const sent: (readonly JsonValue[])[] = [];
   const records: { share: ShareRecord; settled: [PoolVerdict, unknown][] }[] = [];
   const metrics: string[] = [];
+  const locals: ShareRecord[] = [];
   const stats = new Map<string, WorkerStats>();
   const p = new SubmitPipeline({
     sessionId: 's1',
@@ -45,6 +46,7 @@ function pipeline(poolAnswer: (params: readonly JsonValue[]) => PoolReply | Prom
         records.push(r);
         return { settle: (pv, pe) => r.settled.push([pv, pe ?? null]) };
       },
+      localShare: (_sid, share) => void locals.push(share),
     },
     metrics: {
       countShare: (e) => metrics.push(`share:${e.verdict}`),
@@ -79,7 +81,7 @@ function pipeline(poolAnswer: (params: readonly JsonValue[]) => PoolReply | Prom
     await p.submit(msg, { ...ctx, ...c }, (l) => (line = l));
     return line === null || line === undefined ? line : (JSON.parse(line) as Record<string, unknown>);
   };
-  return { p, sent, records, metrics, stats, run };
+  return { p, sent, records, locals, metrics, stats, run };
 }
 
 t.test('a valid share: checked, recorded, forwarded under the pool user, settled accepted, answered', async (t) => {
@@ -206,6 +208,11 @@ t.test(
       'exactly the shares that meet the pool difficulty went to the pool, in order',
     );
     t.equal(h.records.length, expectForwarded.length, 'the journal has the forwarded shares');
+  t.equal(h.locals.length, 64 - expectForwarded.length, 'and is told of the local-only ones');
+  t.ok(
+    h.locals.every((r) => r.difficulty === 1e-12 && r.verdict.valid),
+    'at the local difficulty they were checked at',
+  );
     t.ok(
       h.records.every((r) => r.share.difficulty === pool),
       'recorded at the pool difficulty (what the pool judged them at)',
