@@ -7,6 +7,9 @@
  * [mining.extranonce.subscribe] → [mining.suggest_difficulty] → mining.authorize.
  * Handles mining.notify (clean_jobs), mining.set_difficulty, mining.set_extranonce, mining.set_version_mask,
  * client.reconnect, mining.ping, client.get_version, client.show_message.
+ * A set_difficulty applies at once or from the next mining.notify, as firmware does (options.difficultyTiming,
+ * notes/stratum-difficulty.md); every share it finds records the difficulty it believed it mined at, its
+ * DIFF1 / hash and its hash (miner.shares), so a test can line them up with the pool's share log.
  * Loopback only; every loop is bounded (hashes per tick, hash rate, reconnect attempts, lifetime).
  * Lines are cut by util's LineFramer; a line from the pool over maxLineBytes drops the connection.
  *
@@ -20,7 +23,16 @@ import { scheduleMine } from './miner/mining.js';
 import { submit } from './miner/submit.js';
 import type { SimMiner, SimMinerOptions } from './miner/types.js';
 
-export type { MinerJob, MinerShare, MinerShareRecord, SimMiner, SimMinerOptions, SimMinerStats, SubmitResult } from './miner/types.js';
+export type {
+  DifficultyTiming,
+  MinerJob,
+  MinerShare,
+  MinerShareRecord,
+  SimMiner,
+  SimMinerOptions,
+  SimMinerStats,
+  SubmitResult,
+} from './miner/types.js';
 
 /** Stops everything, ends the connection (destroyed after 1 s at the latest), then emits 'close'. */
 async function shutdown(ctx: MinerContext, lifetime: NodeJS.Timeout): Promise<void> {

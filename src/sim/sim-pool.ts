@@ -10,8 +10,10 @@
  *   24 unauthorized worker, 25 not subscribed
  *
  * A share is checked against min(difficulty when its job was sent to that connection, current difficulty), so
- * shares in flight across a set_difficulty are not punished. Shares are never accepted for jobs the connection
- * was not sent, or that a clean_jobs notify (or the job cap) has retired.
+ * shares in flight across a set_difficulty are not punished, whether the miner applies it at once or from the
+ * next mining.notify (ckpool does the same for the job before a change; notes/stratum-difficulty.md). Shares
+ * are never accepted for jobs the connection was not sent, or that a clean_jobs notify (or the job cap) has
+ * retired. shareLog() gives every share with its verdict and the difficulty it was held to.
  *
  * Lines are cut by util's LineFramer: a line over maxLineBytes (not counting its "\r\n") is answered with
  * an error and its connection closed. The parts, in ./pool/: types.ts (the public types), context.ts (state
@@ -30,6 +32,7 @@ export type {
   PoolJob,
   PoolShare,
   RejectDecision,
+  ShareLogFilter,
   SimPool,
   SimPoolBehavior,
   SimPoolOptions,
@@ -145,6 +148,7 @@ export async function startSimPool(opts: SimPoolOptions = {}): Promise<SimPool> 
     ping: () => control.ping(ctx),
     send: (msg, connId) => control.send(ctx, msg, connId),
     clients: () => control.clients(ctx),
+    shareLog: (filter) => control.shareLog(ctx, filter),
     kill: () => kill(ctx),
     async restart() {
       if (ctx.closed) throw new Error('pool is closed');

@@ -5,7 +5,7 @@
 import net from 'node:net';
 import { hex32, isHex, parseHex32 } from '../hash.js';
 import { lineReader } from '../shared.js';
-import { dropPending, type MinerContext, request, sleep, updateTarget } from './context.js';
+import { dropPending, type MinerContext, request, resetDifficulty, sleep } from './context.js';
 import { onLine } from './messages.js';
 import { scheduleMine } from './mining.js';
 import type { RequestAnswer } from './types.js';
@@ -74,8 +74,7 @@ function resetSession(ctx: MinerContext): void {
   ctx.extranonce1 = undefined;
   ctx.versionMask = undefined;
   stats.versionMask = undefined;
-  ctx.difficulty = undefined;
-  updateTarget(ctx);
+  resetDifficulty(ctx);
   dropPending(ctx);
 }
 

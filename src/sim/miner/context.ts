@@ -7,7 +7,7 @@
 import type net from 'node:net';
 import { isLoopback, targetFromDifficulty } from '../hash.js';
 import { SimEmitter } from '../shared.js';
-import type { MinerJob, MinerShare, MinerShareRecord, RequestAnswer, SimMinerOptions, SimMinerStats } from './types.js';
+import type { DifficultyTiming, MinerJob, MinerShare, MinerShareRecord, RequestAnswer, SimMinerOptions, SimMinerStats } from './types.js';
 
 export interface Pending {
   id: number | string;
@@ -48,6 +48,7 @@ export interface MinerContext {
   readonly hashesPerTick: number;
   readonly maxHashRate: number;
   readonly maxLineBytes: number;
+  readonly difficultyTiming: DifficultyTiming;
   readonly timers: Set<NodeJS.Timeout>;
   readonly sleepers: Set<() => void>;
   host: string;
@@ -66,8 +67,15 @@ export interface MinerContext {
   extranonce1: string | undefined;
   extranonce2Size: number;
   versionMask: number | undefined;
+  /** The last difficulty the pool sent. */
   difficulty: number | undefined;
+  /** The difficulty the current job is mined at ('next-notify': bound when the job arrived). */
+  workDifficulty: number | undefined;
+  /** 'next-notify': the difficulty the next mining.notify will bring into force. */
+  pendingDifficulty: number | undefined;
   target: bigint | undefined;
+  /** The difficulty `target` was made from: what a share found against it is believed to be worth. */
+  targetDifficulty: number;
   work: Work | undefined;
   en2Counter: number;
   nextShareAt: number;
@@ -93,6 +101,8 @@ function emptyStats(): SimMinerStats {
     jobs: 0,
     cleanJobs: 0,
     difficulty: undefined,
+    workDifficulty: undefined,
+    pendingDifficulty: undefined,
     extranonce1: undefined,
     extranonce2Size: undefined,
     versionMask: undefined,
@@ -111,6 +121,8 @@ export function createMinerContext(opts: SimMinerOptions, hooks: MinerHooks): Mi
   const host = normalizeHost(opts.host ?? '127.0.0.1');
   if (!isLoopback(host)) throw new Error(`sim miner connects to loopback only, not ${host}`);
   if (opts.mineDifficulty !== undefined) targetFromDifficulty(opts.mineDifficulty);
+  const timing = opts.difficultyTiming ?? 'immediate';
+  if (timing !== 'immediate' && timing !== 'next-notify') throw new Error(`unknown difficultyTiming ${JSON.stringify(timing)}`);
   return {
     opts,
     hooks,
@@ -128,6 +140,7 @@ export function createMinerContext(opts: SimMinerOptions, hooks: MinerHooks): Mi
     hashesPerTick: Math.max(1, opts.hashesPerTick ?? 256),
     maxHashRate: Math.max(1, opts.maxHashRate ?? 50000),
     maxLineBytes: opts.maxLineBytes ?? 65536,
+    difficultyTiming: timing,
     timers: new Set(),
     sleepers: new Set(),
     host,
@@ -146,7 +159,10 @@ export function createMinerContext(opts: SimMinerOptions, hooks: MinerHooks): Mi
     extranonce2Size: 4,
     versionMask: undefined,
     difficulty: undefined,
+    workDifficulty: undefined,
+    pendingDifficulty: undefined,
     target: undefined,
+    targetDifficulty: 1,
     work: undefined,
     en2Counter: 0,
     nextShareAt: 0,
@@ -215,7 +231,24 @@ export function dropPending(ctx: MinerContext): void {
   }
 }
 
+/** The target the work is mined against: mineDifficulty, else the work's difficulty, else 1 (what miners assume until told). */
 export function updateTarget(ctx: MinerContext): void {
-  const d = ctx.opts.mineDifficulty ?? ctx.difficulty ?? 1; // miners assume difficulty 1 until told otherwise
+  const d = ctx.opts.mineDifficulty ?? ctx.workDifficulty ?? 1;
   ctx.target = targetFromDifficulty(d);
+  ctx.targetDifficulty = d;
+}
+
+/** Puts `d` in force for the work (and in the stats), and retargets. */
+export function applyDifficulty(ctx: MinerContext, d: number | undefined): void {
+  ctx.workDifficulty = d;
+  ctx.stats.workDifficulty = d;
+  updateTarget(ctx);
+}
+
+/** Forgets the difficulties in force and pending (a new connection starts from scratch; stats.difficulty stays the last one sent). */
+export function resetDifficulty(ctx: MinerContext): void {
+  ctx.difficulty = undefined;
+  ctx.pendingDifficulty = undefined;
+  ctx.stats.pendingDifficulty = undefined;
+  applyDifficulty(ctx, undefined);
 }

@@ -1,6 +1,6 @@
 /** What the simulated miner does with each line the pool sends: a notification or request, or an answer. */
 import { hex32, isHex, isLoopback, parseHex32 } from '../hash.js';
-import { type MinerContext, normalizeHost, updateTarget, write } from './context.js';
+import { applyDifficulty, type MinerContext, normalizeHost, write } from './context.js';
 import { scheduleMine } from './mining.js';
 
 type Msg = { id?: unknown; method?: unknown; params?: unknown; result?: unknown; error?: unknown };
@@ -32,17 +32,34 @@ function onNotify(ctx: MinerContext, params: unknown[]): void {
   ctx.work = undefined;
   ctx.stats.jobs++;
   if (job.clean) ctx.stats.cleanJobs++;
+  // 'next-notify' (cgminer's parse_notify): the job brings the difficulty received since the last one into force.
+  const pending = ctx.pendingDifficulty;
+  if (pending !== undefined) {
+    ctx.pendingDifficulty = undefined;
+    ctx.stats.pendingDifficulty = undefined;
+    applyDifficulty(ctx, pending);
+  }
   ctx.events.emit('job', job);
+  if (pending !== undefined) ctx.events.emit('difficultyApplied', { difficulty: pending, jobId });
   scheduleMine(ctx);
 }
 
+/**
+ * mining.set_difficulty [difficulty]: any finite positive number, fractional and below 1 included (the
+ * target is exact, ./hash.ts). 'immediate' retargets the work in progress; 'next-notify' holds it for the
+ * next job, except the connection's first difficulty, which applies at once (there is none to keep).
+ */
 function onSetDifficulty(ctx: MinerContext, params: unknown[]): void {
   const d = Number(params[0]);
   if (!Number.isFinite(d) || d <= 0) return badParams(ctx);
   ctx.difficulty = d;
   ctx.stats.difficulty = d;
-  updateTarget(ctx);
+  const now = ctx.difficultyTiming === 'immediate' || ctx.workDifficulty === undefined;
+  ctx.pendingDifficulty = now ? undefined : d;
+  ctx.stats.pendingDifficulty = ctx.pendingDifficulty;
+  if (now) applyDifficulty(ctx, d);
   ctx.events.emit('difficulty', d);
+  if (now) ctx.events.emit('difficultyApplied', { difficulty: d, jobId: ctx.job?.jobId });
   scheduleMine(ctx);
 }
 

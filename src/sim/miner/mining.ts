@@ -2,7 +2,18 @@
  * The simulated miner's hashing: headers built from the current job (./hash.ts, node:crypto), nonces tried a
  * bounded number per event-loop turn, under a hash-rate cap and an optional shares-per-second cap.
  */
-import { buildHeader, coinbase, hashToBigInt, hex32, merkleRoot, parseHex32, rollVersion, sha256d } from '../hash.js';
+import {
+  buildHeader,
+  coinbase,
+  displayHex,
+  hashToBigInt,
+  hex32,
+  merkleRoot,
+  parseHex32,
+  rollVersion,
+  sha256d,
+  shareDifficulty,
+} from '../hash.js';
 import type { MinerContext, Work } from './context.js';
 import { submit } from './submit.js';
 import type { MinerShare } from './types.js';
@@ -64,8 +75,8 @@ export function scheduleMine(ctx: MinerContext, delayMs = 0): void {
     });
 }
 
-/** A share found in `w`: counted, emitted and submitted; the next one gets fresh work. */
-function found(ctx: MinerContext, w: Work): void {
+/** A share found in `w` (hash `h`, internal order): counted, emitted and submitted; the next one gets fresh work. */
+function found(ctx: MinerContext, w: Work, h: Buffer, hashInt: bigint): void {
   const share: MinerShare = {
     jobId: w.job.jobId,
     extranonce2: w.extranonce2,
@@ -78,7 +89,9 @@ function found(ctx: MinerContext, w: Work): void {
   ctx.work = undefined; // next share: fresh extranonce2 (and version bits)
   const rate = ctx.opts.sharesPerSecond;
   if (rate && rate > 0) ctx.nextShareAt = Date.now() + 1000 / rate;
-  void submit(ctx, share);
+  // What the miner believes it mined at: the difficulty behind the target this share met (mineTick reads
+  // ctx.target once per turn, and only a message handler, between turns, changes it).
+  void submit(ctx, share, undefined, { difficulty: ctx.targetDifficulty, shareDifficulty: shareDifficulty(hashInt), hash: displayHex(h) });
 }
 
 /** One turn of hashing: up to hashesPerTick nonces, within this second's hash budget. */
@@ -101,8 +114,9 @@ function mineTick(ctx: MinerContext): void {
     const h = sha256d(w.header);
     ctx.stats.hashes++;
     ctx.windowHashes++;
-    if (hashToBigInt(h) <= tgt) {
-      found(ctx, w);
+    const hashInt = hashToBigInt(h);
+    if (hashInt <= tgt) {
+      found(ctx, w, h, hashInt);
       break;
     }
     if (w.nonce === 0xffffffff) {

@@ -42,11 +42,14 @@ function settle(ctx: MinerContext, rec: MinerShareRecord, out: SubmitResult): vo
   }
 }
 
-export async function submit(ctx: MinerContext, share: MinerShare, worker = ctx.opts.user): Promise<SubmitResult> {
+/** What the miner knows of a share it found itself (absent for submit() by hand). */
+export type Mined = Pick<MinerShareRecord, 'difficulty' | 'shareDifficulty' | 'hash'>;
+
+export async function submit(ctx: MinerContext, share: MinerShare, worker = ctx.opts.user, mined?: Mined): Promise<SubmitResult> {
   const params: unknown[] = [worker, share.jobId, share.extranonce2, share.ntime, share.nonce];
   if (share.versionBits !== undefined) params.push(share.versionBits);
   const id = ctx.opts.sameSubmitId ?? ctx.nextId++;
-  const rec: MinerShareRecord = { ...share, id };
+  const rec: MinerShareRecord = { ...share, id, ...mined };
   ctx.shares.push(rec);
   if (ctx.shares.length > 10000) ctx.shares.splice(0, ctx.shares.length - 10000);
   ctx.lastShare = share;

@@ -1,6 +1,17 @@
 /** The simulated miner's public types (see ../sim-miner.ts). */
 import type { EventEmitter } from 'node:events';
 
+/**
+ * When a mining.set_difficulty takes effect (notes/stratum-difficulty.md has the sources):
+ * - 'immediate': at once, on the work in progress too (the sim's historic behaviour);
+ * - 'next-notify': the current job keeps the difficulty it started with; the newest difficulty
+ *   received is bound to the next mining.notify (cgminer, bmminer, bfgminer and ESP-Miner do this;
+ *   unlike cgminer, which queues two changes, the newest one wins, as in bmminer and ESP-Miner).
+ *   The first difficulty of a connection applies at once either way (bmminer does so too), so a
+ *   pool that sends it after the first job is not mined at difficulty 1.
+ */
+export type DifficultyTiming = 'immediate' | 'next-notify';
+
 export interface SimMinerOptions {
   host?: string;
   port: number;
@@ -23,6 +34,8 @@ export interface SimMinerOptions {
   handshake?: boolean;
   /** Mine at this difficulty whatever the pool says (to produce low-difficulty shares). */
   mineDifficulty?: number;
+  /** When a mining.set_difficulty takes effect (default 'immediate'); see DifficultyTiming. */
+  difficultyTiming?: DifficultyTiming;
   /** Use this JSON-RPC id for every submit (real firmware does); answers are then matched in order. */
   sameSubmitId?: number | string;
   /** Answer mining.ping (default true). */
@@ -69,6 +82,12 @@ export interface MinerShareRecord extends MinerShare, Partial<SubmitResult> {
   id: number | string;
   /** Undefined while pending. */
   status?: SubmitResult['status'];
+  /** The difficulty the miner believed it mined this share at (its target); undefined for submit() by hand. */
+  difficulty?: number | undefined;
+  /** DIFF1 / hash of the share as the miner hashed it; undefined for submit() by hand. */
+  shareDifficulty?: number | undefined;
+  /** Display-order hash hex (as the pool's PoolShare.hash); undefined for submit() by hand. */
+  hash?: string | undefined;
 }
 
 export interface SimMinerStats {
@@ -85,7 +104,12 @@ export interface SimMinerStats {
   timeouts: number;
   jobs: number;
   cleanJobs: number;
+  /** The last difficulty the pool sent (mining.set_difficulty), whether or not it is in force yet. */
   difficulty: number | undefined;
+  /** The difficulty the current work is mined at (without mineDifficulty); undefined before the first one. */
+  workDifficulty: number | undefined;
+  /** 'next-notify': a difficulty received and waiting for the next mining.notify, else undefined. */
+  pendingDifficulty: number | undefined;
   extranonce1: string | undefined;
   extranonce2Size: number | undefined;
   /** Negotiated version-rolling mask (hex), or undefined. */

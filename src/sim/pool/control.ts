@@ -2,7 +2,7 @@
 import { hex32, isHex, parseHex32, targetFromDifficulty } from '../hash.js';
 import { newExtranonce1, type PoolContext, unsolicited, write } from './context.js';
 import { makeJob, sendJob, sendWork } from './jobs.js';
-import type { ClientInfo, PoolJob } from './types.js';
+import type { ClientInfo, PoolJob, PoolShare, ShareLogFilter } from './types.js';
 
 export function setDifficulty(ctx: PoolContext, d: number, connId?: number): void {
   targetFromDifficulty(d);
@@ -85,5 +85,19 @@ export function clients(ctx: PoolContext): ClientInfo[] {
     versionMask: c.versionMask === undefined ? undefined : hex32(c.versionMask),
     extranonceSubscribed: c.extranonceSubscribed,
     jobIds: [...c.jobs.keys()],
+    jobDifficulties: Object.fromEntries([...c.jobs].map(([id, sent]) => [id, sent.difficulty])),
   }));
+}
+
+export function shareLog(ctx: PoolContext, filter: ShareLogFilter = {}): PoolShare[] {
+  const { worker, connId, jobId, accepted } = filter;
+  return ctx.stats.shares
+    .filter(
+      (s) =>
+        (worker === undefined || s.worker === worker) &&
+        (connId === undefined || s.connId === connId) &&
+        (jobId === undefined || s.jobId === jobId) &&
+        (accepted === undefined || s.accepted === accepted),
+    )
+    .map((s) => ({ ...s }));
 }

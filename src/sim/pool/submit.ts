@@ -1,6 +1,7 @@
 /**
  * mining.submit at the simulated pool: every check a real pool makes, in its order, with ./hash.ts
- * (node:crypto). A share is checked against min(difficulty when its job was sent, current difficulty).
+ * (node:crypto). A share is checked against min(difficulty when its job was sent, current difficulty)
+ * (notes/stratum-difficulty.md: ckpool, and why).
  */
 import { hashShare, hex32, isHex, parseHex32, shareDifficulty, targetFromBits, targetFromDifficulty } from '../hash.js';
 import { countUp } from '../shared.js';
@@ -92,6 +93,11 @@ function checkWork(ctx: PoolContext, c: Conn, share: PoolShare): Verdict {
     versionBits: share.versionBits,
     versionMask: c.versionMask === undefined ? undefined : hex32(c.versionMask),
   });
+  // A job sent before a set_difficulty is held to the lower of its difficulty and the current one (ckpool's
+  // MIN(diff, old_diff) since commit 3a6da1f), so miners that apply the change at once and miners that wait
+  // for the next mining.notify (cgminer) both get their shares across a change accepted.
+  share.jobDifficulty = sent.difficulty;
+  share.connectionDifficulty = c.difficulty;
   share.difficulty = Math.min(sent.difficulty, c.difficulty);
   share.hash = h.hashHex;
   share.shareDifficulty = shareDifficulty(h.hashInt);

@@ -28,8 +28,15 @@ export interface PoolShare {
   ntime: string;
   nonce: string;
   versionBits?: string | undefined;
-  /** Difficulty the share was checked against (undefined when rejected before the hash check). */
+  /**
+   * Difficulty the share was checked against: min(jobDifficulty, connectionDifficulty), as ckpool does for
+   * jobs sent before a change (undefined when rejected before the hash check).
+   */
   difficulty?: number | undefined;
+  /** The connection's difficulty when the share's job was sent to it (undefined when rejected before the hash check). */
+  jobDifficulty?: number | undefined;
+  /** The connection's difficulty when the share arrived (undefined when rejected before the hash check). */
+  connectionDifficulty?: number | undefined;
   /** DIFF1 / hash (undefined when rejected before hashing). */
   shareDifficulty?: number | undefined;
   /** Display-order hash hex. */
@@ -125,7 +132,7 @@ export interface SimPoolStats {
   oversize: number;
   unanswered: number;
   pongs: number;
-  /** The last 10000 shares with verdicts. */
+  /** The last 10000 shares with verdicts, in the order they arrived (see SimPool.shareLog). */
   shares: PoolShare[];
 }
 
@@ -142,6 +149,17 @@ export interface ClientInfo {
   versionMask: string | undefined;
   extranonceSubscribed: boolean;
   jobIds: string[];
+  /** The difficulty each job in jobIds was sent at (what its shares are held to, at most). */
+  jobDifficulties: Record<string, number>;
+}
+
+/** Which entries of the share log to give (all of them when empty). */
+export interface ShareLogFilter {
+  worker?: string;
+  connId?: number;
+  jobId?: string;
+  /** Only accepted (true) or only rejected (false) shares. */
+  accepted?: boolean;
 }
 
 export interface SimPool {
@@ -167,6 +185,12 @@ export interface SimPool {
   /** Send a raw JSON-RPC object to one connection or all. */
   send(msg: object, connId?: number): number;
   clients(): ClientInfo[];
+  /**
+   * The pool's share log (the last 10000 submits), oldest first, as copies: every share it was sent, with
+   * its verdict, the difficulty it was held to, its DIFF1 / hash and its hash. Compare two runs share by
+   * share by `hash` (independent of extranonce splits and job ids); compare with a miner's `shares`.
+   */
+  shareLog(filter?: ShareLogFilter): PoolShare[];
   /** Destroy all sockets and stop listening (connections are then refused). */
   kill(): Promise<void>;
   /** Listen again on the same port. */
