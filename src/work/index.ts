@@ -13,3 +13,6 @@ export * from './target.js';
 export * from './validate-share.js';
 export * from './job-cache.js';
 export * from './worker-stats.js';
+export * from './hashrate.js';
+export * from './vardiff.js';
+export * from './share-proof.js';
