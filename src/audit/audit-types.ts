@@ -37,7 +37,7 @@ export interface AuditOptions {
 
 /**
  * One of `count` engines reading the same files. Session records (sess, ntf,
- * share, end) go to the shard their sid hashes to; hdr and job records, and
+ * share, end, lsh, loc) go to the shard their sid hashes to; hdr and job records, and
  * lines that cannot be routed, are processed by every shard (they need the
  * segment's jobs) but counted and reported by shard 0 only, so merged results
  * equal a single engine's.
@@ -68,6 +68,8 @@ export interface AuditMismatch {
   readonly field: 'lv' | 'h';
   readonly recorded: { readonly lv: LocalVerdict; readonly h: string | null };
   readonly recomputed: { readonly lv: LocalVerdict; readonly h: string | null; readonly detail: string | null };
+  /** A local-only share (`lsh` record); absent for a `share` record. */
+  readonly local?: true;
 }
 
 export interface FileSummary {

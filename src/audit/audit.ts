@@ -1,12 +1,18 @@
 /**
- * The audit engine: replays journal records (docs/journal.md) and re-runs
- * the share check on every share, as the live proxy ran it.
+ * The audit engine: replays journal records (docs/journal.md, format v1 and
+ * v2) and re-runs the share check on every share, as the live proxy ran it.
  *
  * Per session it rebuilds the JobStore from `ntf` records (prepared jobs are
  * shared by `jk`), so duplicate sets, clean_jobs staleness and job eviction
  * come out exactly as they did live (audit-session.ts); each share is then
  * checked with the recorded pool difficulty and the recomputed verdict (and
  * hash) compared with the recorded one.
+ *
+ * Local-only shares (v2) are counted apart: each `lsh` record is re-validated
+ * the same way at its local difficulty (in order with the session's shares:
+ * it fills the same duplicate sets); a `loc` aggregate cannot be re-validated,
+ * so it is counted as recorded once the reader has checked its fields agree
+ * (format.ts) and the audit that its session is open.
  *
  * Memory is bounded whatever the journal's size: sessions and jobs are LRU
  * caches (an `end` record frees its session; jobs: segment.ts), workers are
@@ -22,12 +28,16 @@
 
 import {
   checkRecord,
+  type HeaderRecord,
   type JobRecord,
-  type JournalLimits,
+  JOURNAL_FORMAT_VERSION,
   type JournalRecord,
+  type LocalAggregateRecord,
+  type LocalShareRecord,
   type LocalVerdict,
   type NotifyRecord,
   parseRecord,
+  READABLE_VERSIONS,
   type SessionRecord,
   type ShareRecord,
 } from '../journal/format.js';
@@ -57,7 +67,7 @@ export class AuditEngine implements LineSink {
   readonly #validate: ValidateShareFn;
   #maxSessions: number;
   readonly #maxJobs: number;
-  readonly #inReport: (rec: ShareRecord) => boolean;
+  readonly #inReport: (rec: { readonly ts: number; readonly w: string }) => boolean;
   readonly #sessions = new Map<string, AuditSession>();
   readonly #tally: AuditTally;
   readonly #shard: AuditShard | null;
@@ -157,7 +167,8 @@ export class AuditEngine implements LineSink {
   }
 
   #process(text: string, value: unknown): void {
-    const r = value === UNPARSED ? parseRecord(text) : checkRecord(value);
+    const version = this.#seg?.version ?? JOURNAL_FORMAT_VERSION;
+    const r = value === UNPARSED ? parseRecord(text, version) : checkRecord(value, version);
     if (!r.ok) this.#tally.problem(r.kind, r.code, r.message);
     else this.#apply(r.record);
   }
@@ -179,7 +190,7 @@ export class AuditEngine implements LineSink {
   #apply(rec: JournalRecord): void {
     this.#tally.record();
     if (rec.t === 'hdr') {
-      this.#header(rec.v, rec.lim);
+      this.#header(rec);
       return;
     }
     // Null only after a first line that looked like a hdr but was not a valid one (already reported).
@@ -188,6 +199,12 @@ export class AuditEngine implements LineSink {
     switch (rec.t) {
       case 'share':
         this.#share(rec, seg);
+        return;
+      case 'lsh':
+        this.#localShare(rec, seg);
+        return;
+      case 'loc':
+        this.#aggregate(rec);
         return;
       case 'ntf':
         this.#notify(rec, seg);
@@ -205,18 +222,18 @@ export class AuditEngine implements LineSink {
     }
   }
 
-  #header(v: number, lim: JournalLimits | undefined): void {
+  #header(rec: HeaderRecord): void {
     this.#tally.segment();
-    if (v !== 1) {
+    if (!READABLE_VERSIONS.includes(rec.v)) {
       this.#tally.problem(
         'version',
         'HG_ERR_JOURNAL_VERSION',
-        `format version ${v} is not supported (this hashgate reads v1); records up to the next hdr are skipped`,
+        `format version ${rec.v} is not supported (this hashgate reads v${READABLE_VERSIONS.join(' and v')}); records up to the next hdr are skipped`,
       );
       this.#seg = createSegment(true);
       return;
     }
-    this.#seg = createSegmentFromHeader(lim);
+    this.#seg = createSegmentFromHeader(rec);
   }
 
   #session(rec: SessionRecord, seg: Segment): void {
@@ -271,19 +288,40 @@ export class AuditEngine implements LineSink {
 
   /** Re-validates a share in its session's store (in the report or not: it fills the duplicate sets either way). */
   #share(rec: ShareRecord, seg: Segment): void {
-    const t = this.#tally;
-    t.shareRead();
+    this.#tally.shareRead();
     const inReport = this.#inReport(rec);
+    const r = this.#recheck(rec, seg, inReport, () => this.#tally.count(rec));
+    if (r !== null && inReport) this.#judge(rec, r.s, r.v, seg);
+  }
+
+  /** A local-only share: re-validated like a share, at its local difficulty, and counted apart. */
+  #localShare(rec: LocalShareRecord, seg: Segment): void {
+    const inReport = this.#inReport(rec);
+    const r = this.#recheck(rec, seg, inReport, () => this.#tally.countLocal(rec.w, 1, rec.ts, rec.ts).local);
+    if (r !== null && inReport) this.#judgeLocal(rec, r.s, r.v);
+  }
+
+  /**
+   * Runs the share check on a `share` or `lsh` record in its session's store. Null when it cannot be run
+   * (no open session, the check threw): then, if in the report, a problem and one more unverifiable in `row()`.
+   */
+  #recheck(
+    rec: ShareRecord | LocalShareRecord,
+    seg: Segment,
+    inReport: boolean,
+    row: () => { unverifiable: number },
+  ): { s: AuditSession; v: ShareVerdict } | null {
+    const t = this.#tally;
     const s = this.#sessions.get(rec.sid);
     if (s === undefined) {
-      if (!inReport) return;
+      if (!inReport) return null;
       t.problem(
         'reference',
         'HG_ERR_JOURNAL_REFERENCE',
-        `share of session ${rec.sid}, which is not open here (never opened, ended or evicted): not re-validated`,
+        `${rec.t === 'lsh' ? 'local-only share' : 'share'} of session ${rec.sid}, which is not open here (never opened, ended or evicted): not re-validated`,
       );
-      t.count(rec).unverifiable++;
-      return;
+      row().unverifiable++;
+      return null;
     }
     this.#sessions.delete(rec.sid);
     this.#sessions.set(rec.sid, s);
@@ -298,40 +336,50 @@ export class AuditEngine implements LineSink {
       ntimeWindowSeconds: seg.ntimeWindow,
     };
     const submit = { jobId: rec.jid, extranonce2: rec.en2, ntime: rec.ntm, nonce: rec.non, versionBits: rec.vb } as ShareSubmit;
-    let v: ShareVerdict;
     try {
-      v = this.#validate(s.store, ctx, submit);
+      return { s, v: this.#validate(s.store, ctx, submit) };
     } catch (e) {
-      if (!inReport) return;
+      if (!inReport) return null;
       t.problem('validator', 'HG_ERR_INTERNAL', `the share check threw: ${(e as Error).message}`);
-      t.count(rec).unverifiable++;
-      return;
+      row().unverifiable++;
+      return null;
     }
-    if (inReport) this.#judge(rec, s, v);
+  }
+
+  /**
+   * True when a recorded verdict (or hash) that differs from the recomputed one cannot be called a mismatch:
+   * the share is then counted as unverifiable.
+   */
+  #excused(rec: ShareRecord | LocalShareRecord, recorded: LocalVerdict, v: ShareVerdict, s: AuditSession, seg: Segment): boolean {
+    const lv: LocalVerdict = v.valid ? v.status : v.reason;
+    if (s.taint !== null) {
+      this.#tally.problem(
+        'reference',
+        'HG_ERR_JOURNAL_REFERENCE',
+        `share cannot be re-validated: session ${rec.sid} has missing jobs since ${s.taint} (recorded ${recorded}, recomputed ${lv})`,
+      );
+      return true;
+    }
+    if (recorded !== 'duplicate') return false;
+    // Its twin is in an earlier file that was not part of this audit.
+    if (v.valid && s.restored?.has(rec.jid as string) === true) return true;
+    // Its twin may be a local-only share that this segment keeps only in an aggregate: below the pool's
+    // difficulty, so without the twin it re-checks as low-difficulty at the pool's.
+    return lv === 'low-difficulty' && !seg.everyLocalShare;
   }
 
   /** Counts a re-validated share in the report: its verdict, and whether it agrees with the recorded one. */
-  #judge(rec: ShareRecord, s: AuditSession, v: ShareVerdict): void {
+  #judge(rec: ShareRecord, s: AuditSession, v: ShareVerdict, seg: Segment): void {
     const t = this.#tally;
     const w = t.count(rec);
     const lv: LocalVerdict = v.valid ? v.status : v.reason;
     const hashDiffers = rec.h !== undefined && rec.h !== v.hash && rec.h.toLowerCase() !== v.hash;
     if (lv !== rec.lv || hashDiffers) {
-      if (s.taint !== null) {
-        t.problem(
-          'reference',
-          'HG_ERR_JOURNAL_REFERENCE',
-          `share cannot be re-validated: session ${rec.sid} has missing jobs since ${s.taint} (recorded ${rec.lv}, recomputed ${lv})`,
-        );
+      if (this.#excused(rec, rec.lv, v, s, seg)) {
         w.unverifiable++;
         return;
       }
-      if (rec.lv === 'duplicate' && v.valid && s.restored?.has(rec.jid as string)) {
-        // Its twin is in an earlier file that was not part of this audit.
-        w.unverifiable++;
-        return;
-      }
-      t.mismatch(rec, lv, v, hashDiffers && lv === rec.lv ? 'h' : 'lv', w);
+      t.mismatch(rec, rec.lv, lv, v, hashDiffers && lv === rec.lv ? 'h' : 'lv', w);
     }
     if (v.valid) {
       w.valid++;
@@ -342,5 +390,51 @@ export class AuditEngine implements LineSink {
       w.invalid[v.reason] = (w.invalid[v.reason] ?? 0) + 1;
       if (rec.pv === 'accepted') w.poolAcceptedLocallyInvalid++;
     }
+  }
+
+  /** Counts a re-validated local-only share: hashgate answered it as valid (recorded `accepted` unless `lv` says otherwise). */
+  #judgeLocal(rec: LocalShareRecord, s: AuditSession, v: ShareVerdict): void {
+    const l = this.#tally.countLocal(rec.w, 1, rec.ts, rec.ts).local;
+    const recorded = rec.lv ?? 'accepted';
+    const lv: LocalVerdict = v.valid ? v.status : v.reason;
+    const hashDiffers = rec.h !== undefined && rec.h !== v.hash && rec.h.toLowerCase() !== v.hash;
+    if (lv !== recorded || hashDiffers) {
+      if (s.taint !== null) {
+        this.#tally.problem(
+          'reference',
+          'HG_ERR_JOURNAL_REFERENCE',
+          `local-only share cannot be re-validated: session ${rec.sid} has missing jobs since ${s.taint} (recomputed ${lv})`,
+        );
+        l.unverifiable++;
+        return;
+      }
+      this.#tally.mismatch(rec, recorded, lv, v, hashDiffers && lv === recorded ? 'h' : 'lv', l);
+    }
+    if (v.valid) {
+      l.valid++;
+      l.sumDifficulty += rec.d;
+    } else l.invalid++;
+  }
+
+  /** A local-share aggregate: counted as recorded when its session is open (its fields were checked by format.ts). */
+  #aggregate(rec: LocalAggregateRecord): void {
+    if (!this.#inReport({ ts: rec.to, w: rec.w })) return;
+    const t = this.#tally;
+    const s = this.#sessions.get(rec.sid);
+    const w = t.countLocal(rec.w, rec.n, rec.from, rec.to);
+    if (s === undefined) {
+      t.problem(
+        'reference',
+        'HG_ERR_JOURNAL_REFERENCE',
+        `local-share aggregate of session ${rec.sid}, which is not open here (never opened, ended or evicted): not counted`,
+      );
+      w.local.unverifiable += rec.n;
+      return;
+    }
+    this.#sessions.delete(rec.sid);
+    this.#sessions.set(rec.sid, s);
+    w.local.aggregates++;
+    w.local.aggregated += rec.n;
+    w.local.sumDifficulty += rec.d;
   }
 }

@@ -1,10 +1,12 @@
 /**
  * Rendering of an audit result: an aligned table for people, one JSON
- * object for scripts (docs/audit.md documents both).
+ * object for scripts (docs/audit.md documents both). Local-only shares
+ * (format v2) get their own table, printed only when there are any, so the
+ * report of a journal without them reads as it always did.
  */
 
 import type { AuditResult } from './audit.js';
-import { impliedHashrate, type WorkerStats } from './stats.js';
+import { impliedHashrate, type LocalStats, type WorkerStats } from './stats.js';
 
 /** Version of the --json document's shape; bumped on incompatible changes. */
 export const AUDIT_REPORT_VERSION = 1;
@@ -56,7 +58,7 @@ const int = (n: number) => n.toLocaleString('en-US');
 const count = (n: number, one: string, many = `${one}s`) => `${int(n)} ${n === 1 ? one : many}`;
 const DISAGREE = ['recorded verdict disagrees', 'recorded verdicts disagree'] as const;
 
-function spanSeconds(w: WorkerStats): number | null {
+function spanSeconds(w: { firstTs: number | null; lastTs: number | null }): number | null {
   return w.firstTs === null || w.lastTs === null ? null : (w.lastTs - w.firstTs) / 1000;
 }
 
@@ -84,7 +86,12 @@ function workerJson(w: WorkerStats) {
     lastTs: w.lastTs,
     spanSeconds: span,
     hashrate: impliedHashrate(w.sumDifficulty, w.firstTs, w.lastTs),
+    local: localJson(w.local),
   };
+}
+
+function localJson(l: LocalStats) {
+  return { ...l, spanSeconds: spanSeconds(l), hashrate: impliedHashrate(l.sumDifficulty, l.firstTs, l.lastTs) };
 }
 
 /** The --json document. */
@@ -151,14 +158,53 @@ function row(w: WorkerStats): string[] {
   ];
 }
 
-function table(rows: string[][]): string {
-  const widths = COLUMNS.map(([h], i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+const LOCAL_COLUMNS = [
+  ['WORKER', 'l'],
+  ['LOCAL', 'r'],
+  ['RECHECKED', 'r'],
+  ['AGGREGATED', 'r'],
+  ['INVALID', 'r'],
+  ['MISMATCH', 'r'],
+  ['UNVERIFIED', 'r'],
+  ['SUM-DIFF', 'r'],
+  ['SPAN', 'r'],
+  ['HASHRATE', 'l'],
+] as const;
+
+function localRow(worker: string, l: LocalStats): string[] {
+  return [
+    worker,
+    int(l.shares),
+    int(l.valid + l.invalid),
+    int(l.aggregated),
+    int(l.invalid),
+    int(l.mismatches),
+    int(l.unverifiable),
+    formatDifficulty(l.sumDifficulty),
+    formatSpan(spanSeconds(l)),
+    formatHashrate(impliedHashrate(l.sumDifficulty, l.firstTs, l.lastTs)),
+  ];
+}
+
+function table(rows: string[][], columns: readonly (readonly [string, 'l' | 'r'])[] = COLUMNS): string {
+  const widths = columns.map(([h], i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const fmt = (cells: readonly string[]) =>
     cells
-      .map((c, i) => (i === cells.length - 1 ? c : COLUMNS[i][1] === 'r' ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .map((c, i) => (i === cells.length - 1 ? c : columns[i][1] === 'r' ? c.padStart(widths[i]) : c.padEnd(widths[i])))
       .join('  ')
       .trimEnd();
-  return [fmt(COLUMNS.map(([h]) => h)), ...rows.map(fmt)].join('\n');
+  return [fmt(columns.map(([h]) => h)), ...rows.map(fmt)].join('\n');
+}
+
+/** The local-only shares' table, when there are any (after filters). */
+function localSection(r: AuditResult): string[] {
+  if (r.totals.local.shares === 0) return [];
+  const rows = r.workers.filter((w) => w.local.shares > 0).map((w) => localRow(w.worker, w.local));
+  return [
+    '',
+    'Local-only shares (answered by hashgate at its local difficulty, never forwarded; SUM-DIFF is local difficulty):',
+    table([...rows, localRow(r.totals.worker, r.totals.local)], LOCAL_COLUMNS),
+  ];
 }
 
 /** The human report. */
@@ -166,8 +212,9 @@ export function renderAuditTable(r: AuditResult, meta: ReportMeta): string {
   const out: string[] = [];
   const secs = meta.elapsedMs / 1000;
   const rate = secs > 0 ? ` (${int(Math.round(r.sharesRead / secs))} shares/s)` : '';
+  const local = r.totals.local.shares > 0 ? ` (+ ${int(r.totals.local.shares)} local-only)` : '';
   out.push(
-    `hashgate audit: ${int(r.files.length)} file${r.files.length === 1 ? '' : 's'}, ${int(r.records)} records, ${int(r.sharesRead)} shares, ${formatBytes(r.bytes)} in ${secs.toFixed(1)} s${rate}`,
+    `hashgate audit: ${int(r.files.length)} file${r.files.length === 1 ? '' : 's'}, ${int(r.records)} records, ${int(r.sharesRead)} shares${local}, ${formatBytes(r.bytes)} in ${secs.toFixed(1)} s${rate}`,
   );
   const f = meta.filters;
   if (f.workers.length > 0 || f.since !== null || f.until !== null) {
@@ -178,8 +225,10 @@ export function renderAuditTable(r: AuditResult, meta: ReportMeta): string {
     out.push(`filters: ${parts.join(', ')} (${int(r.totals.shares)} shares reported)`);
   }
   out.push('');
+  if (local !== '') out.push('Shares (share records: sent to the pool, or refused by hashgate):');
   if (r.workers.length === 0) out.push('No shares to report.');
-  else out.push(table([...r.workers.map(row), row(r.totals)]));
+  else out.push(table([...r.workers.filter((w) => w.shares > 0 || local === '').map(row), row(r.totals)]));
+  out.push(...localSection(r));
 
   if (r.files.length > 1) {
     out.push('', 'Files:');
@@ -203,7 +252,8 @@ export function renderAuditTable(r: AuditResult, meta: ReportMeta): string {
         m.field === 'h'
           ? `hash recorded ${m.recorded.h}, recomputed ${m.recomputed.h}`
           : `recorded ${m.recorded.lv}, recomputed ${m.recomputed.lv}${m.recomputed.detail ? ` (${m.recomputed.detail})` : ''}`;
-      out.push(`  ${m.file}:${m.line}: session ${m.sid} worker ${m.worker} job ${m.jobId}: ${what}`);
+      const kind = m.local === true ? ' (local-only share)' : '';
+      out.push(`  ${m.file}:${m.line}: session ${m.sid} worker ${m.worker} job ${m.jobId}${kind}: ${what}`);
     }
   }
   if (r.evicted.sessions > 0 || r.evicted.jobs > 0) {

@@ -5,13 +5,20 @@
  * map no longer holds makes the `ntf` naming it a reference problem).
  */
 
-import type { JobRecord, JournalLimits } from '../journal/format.js';
+import type { HeaderRecord, JobRecord } from '../journal/format.js';
 import { type PreparedJob, prepareJob } from '../work/job.js';
 import type { JobStoreLimits } from '../work/job-store.js';
 
 export interface Segment {
   /** A segment of an unsupported format version: its records are skipped. */
   readonly skip: boolean;
+  /** Its format version (1 without a header). */
+  readonly version: number;
+  /**
+   * Whether every local-only share is in it as an `lsh` record (header `lm: "every"`, or v1, which has no
+   * local difficulty). If not, a live duplicate set held shares this journal does not: see audit.ts.
+   */
+  readonly everyLocalShare: boolean;
   readonly limits: Partial<JobStoreLimits>;
   readonly ntimeWindow: number | undefined;
   readonly jobs: Map<number, PreparedJob>;
@@ -19,17 +26,19 @@ export interface Segment {
 
 /** A segment with the work core's default limits (no header, or a skipped one). */
 export function createSegment(skip = false): Segment {
-  return { skip, limits: {}, ntimeWindow: undefined, jobs: new Map() };
+  return { skip, version: 1, everyLocalShare: true, limits: {}, ntimeWindow: undefined, jobs: new Map() };
 }
 
-/** The segment a v1 header starts, with the limits it recorded. */
-export function createSegmentFromHeader(lim: JournalLimits | undefined): Segment {
+/** The segment a (readable) header starts, with the limits it recorded. */
+export function createSegmentFromHeader(hdr: Pick<HeaderRecord, 'v' | 'lim' | 'lm'>): Segment {
+  const lim = hdr.lim;
   const limits: Partial<JobStoreLimits> = {
     ...(lim?.maxJobs !== undefined ? { maxJobs: lim.maxJobs } : {}),
     ...(lim?.maxStaleIds !== undefined ? { maxStaleIds: lim.maxStaleIds } : {}),
     ...(lim?.maxSharesPerJob !== undefined ? { maxSharesPerJob: lim.maxSharesPerJob } : {}),
   };
-  return { skip: false, limits, ntimeWindow: lim?.ntimeWindow, jobs: new Map() };
+  const everyLocalShare = hdr.v === 1 || hdr.lm === 'every';
+  return { skip: false, version: hdr.v, everyLocalShare, limits, ntimeWindow: lim?.ntimeWindow, jobs: new Map() };
 }
 
 /** The work core's job fields by their journal keys, so a problem names the key the file has. */

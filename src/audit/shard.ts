@@ -9,7 +9,7 @@
 /** Marks a line not parsed yet (`undefined` and `null` are JSON values a line can hold). */
 export const UNPARSED: unique symbol = Symbol('unparsed');
 
-const SESSION_TYPES = new Set(['sess', 'ntf', 'share', 'end']);
+const SESSION_TYPES = new Set(['sess', 'ntf', 'share', 'end', 'lsh', 'loc']);
 /** Writer-formatted session records start `{"t":…,"ts":…,"sid":"…"`: routable without JSON.parse. */
 const ROUTE_RE = /^\{"t":"([a-z]+)","ts":[-+.\deE]+,"sid":"([^"\\]*)"/;
 const TYPE_RE = /^\{"t":"([a-z]+)"/;

@@ -4,15 +4,19 @@
  * they change their session's JobStore (duplicate sets) like any other.
  */
 
-import type { ShareRecord } from '../journal/format.js';
 import type { AuditOptions } from './audit-types.js';
 import { globToRegExp } from './stats.js';
 
 /** Worker names remembered with their match; past this the cache starts again. */
 const MAX_CACHED_WORKERS = 100_000;
 
-/** Whether a share is in the report: ts in [since, until), worker matching one of the globs (all when none). */
-export function createShareFilter(options: Pick<AuditOptions, 'workers' | 'since' | 'until'>): (rec: ShareRecord) => boolean {
+/**
+ * Whether a share is in the report: ts in [since, until), worker matching one of the globs (all when none).
+ * A local-share aggregate is given with the ts of its last share (`to`).
+ */
+export function createShareFilter(
+  options: Pick<AuditOptions, 'workers' | 'since' | 'until'>,
+): (rec: { readonly ts: number; readonly w: string }) => boolean {
   const res = options.workers !== undefined && options.workers.length > 0 ? options.workers.map(globToRegExp) : null;
   const since = options.since ?? Number.NEGATIVE_INFINITY;
   const until = options.until ?? Number.POSITIVE_INFINITY;

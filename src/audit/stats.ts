@@ -1,12 +1,36 @@
 /**
  * Per-worker audit numbers: what one row of the report holds, and how rows
  * merge (workers pooled past the cap, shards of a parallel audit, totals).
+ * Shares the pool saw or could have seen (`share` records) and local-only
+ * shares (format v2 `lsh` and `loc` records) are counted apart.
  */
 
 import { REJECT_REASONS } from '../protocol/stratum-errors.js';
 
 /** The row that pools workers past the cap. */
 export const OTHER_WORKERS = '(other workers)';
+
+/** A worker's local-only shares (answered by hashgate at its local difficulty, never forwarded). */
+export interface LocalStats {
+  /** Local-only shares in the report: aggregated + valid + invalid + unverifiable. */
+  shares: number;
+  /** Counted from `loc` aggregates, as recorded (an aggregate cannot be re-validated). */
+  aggregated: number;
+  /** `loc` records counted. */
+  aggregates: number;
+  /** `lsh` records re-validated as valid. */
+  valid: number;
+  /** `lsh` records recomputed invalid (each is also a mismatch: hashgate answered them as valid). */
+  invalid: number;
+  /** `lsh` records whose recorded verdict or hash differs from the recomputed one. */
+  mismatches: number;
+  /** Not re-checkable (session or jobs missing), or aggregates of a session that is not open. */
+  unverifiable: number;
+  /** Sum of local difficulty: aggregates' `d` plus valid `lsh` records' `d`. */
+  sumDifficulty: number;
+  firstTs: number | null;
+  lastTs: number | null;
+}
 
 export interface WorkerStats {
   readonly worker: string;
@@ -27,6 +51,8 @@ export interface WorkerStats {
   sumDifficulty: number;
   firstTs: number | null;
   lastTs: number | null;
+  /** Local-only shares, apart from the shares above. */
+  local: LocalStats;
 }
 
 /** Hashrate implied by a summed pool difficulty over a span: sumDiff · 2^32 / seconds; null when the span is 0. */
@@ -58,7 +84,41 @@ export function newWorkerStats(worker: string): WorkerStats {
     sumDifficulty: 0,
     firstTs: null,
     lastTs: null,
+    local: newLocalStats(),
   };
+}
+
+export function newLocalStats(): LocalStats {
+  return {
+    shares: 0,
+    aggregated: 0,
+    aggregates: 0,
+    valid: 0,
+    invalid: 0,
+    mismatches: 0,
+    unverifiable: 0,
+    sumDifficulty: 0,
+    firstTs: null,
+    lastTs: null,
+  };
+}
+
+/** Widens [first, last] to include [from, to]. */
+export function widenSpan(x: { firstTs: number | null; lastTs: number | null }, from: number | null, to: number | null): void {
+  if (from !== null && (x.firstTs === null || from < x.firstTs)) x.firstTs = from;
+  if (to !== null && (x.lastTs === null || to > x.lastTs)) x.lastTs = to;
+}
+
+function mergeLocal(into: LocalStats, l: LocalStats): void {
+  into.shares += l.shares;
+  into.aggregated += l.aggregated;
+  into.aggregates += l.aggregates;
+  into.valid += l.valid;
+  into.invalid += l.invalid;
+  into.mismatches += l.mismatches;
+  into.unverifiable += l.unverifiable;
+  into.sumDifficulty += l.sumDifficulty;
+  widenSpan(into, l.firstTs, l.lastTs);
 }
 
 /** Reject reasons in validateShare's order, for a stable key order in reports. */
@@ -81,8 +141,8 @@ export function mergeStats(into: WorkerStats, w: WorkerStats): void {
   into.poolAcceptedLocallyInvalid += w.poolAcceptedLocallyInvalid;
   into.mismatches += w.mismatches;
   into.sumDifficulty += w.sumDifficulty;
-  if (w.firstTs !== null && (into.firstTs === null || w.firstTs < into.firstTs)) into.firstTs = w.firstTs;
-  if (w.lastTs !== null && (into.lastTs === null || w.lastTs > into.lastTs)) into.lastTs = w.lastTs;
+  widenSpan(into, w.firstTs, w.lastTs);
+  mergeLocal(into.local, w.local);
 }
 
 /**

@@ -5,11 +5,21 @@
  * read, which every example names. `result()` turns it into an AuditResult.
  */
 
-import type { LocalVerdict, ShareRecord } from '../journal/format.js';
+import type { LocalVerdict } from '../journal/format.js';
 import type { ErrorCode } from '../util/errors.js';
 import type { ShareVerdict } from '../work/validate-share.js';
 import type { AuditMismatch, AuditProblem, AuditResult, FileSummary, ProblemKind } from './audit-types.js';
-import { mergeStats, newWorkerStats, sortReasons, sortWorkers, workerRow, type WorkerStats } from './stats.js';
+import { mergeStats, newWorkerStats, sortReasons, sortWorkers, widenSpan, workerRow, type WorkerStats } from './stats.js';
+
+/** What a mismatch example names: a `share` or `lsh` record. */
+export interface CheckedRecord {
+  readonly t: 'share' | 'lsh';
+  readonly ts: number;
+  readonly sid: string;
+  readonly w: string;
+  readonly jid: unknown;
+  readonly h?: string;
+}
 
 /** clean: nothing wrong; damaged: problems, no mismatch; mismatch: a recorded verdict disagrees. */
 export function verdictOf(mismatches: number, problems: number): AuditResult['verdict'] {
@@ -106,18 +116,35 @@ export class AuditTally {
   }
 
   /** The worker's row with this share counted in shares / first / last. */
-  count(rec: ShareRecord): WorkerStats {
+  count(rec: { readonly w: string; readonly ts: number }): WorkerStats {
     const w = workerRow(this.#workers, rec.w, this.#maxWorkers);
     w.shares++;
-    if (w.firstTs === null || rec.ts < w.firstTs) w.firstTs = rec.ts;
-    if (w.lastTs === null || rec.ts > w.lastTs) w.lastTs = rec.ts;
+    widenSpan(w, rec.ts, rec.ts);
     return w;
   }
 
-  /** A recomputed verdict (lv) or hash (h) that disagrees with the recorded one. */
-  mismatch(rec: ShareRecord, lv: LocalVerdict, v: ShareVerdict, field: 'lv' | 'h', w: WorkerStats): void {
+  /** The worker's row with `n` local-only shares from `from` to `to` counted in its local shares / first / last. */
+  countLocal(worker: string, n: number, from: number, to: number): WorkerStats {
+    const w = workerRow(this.#workers, worker, this.#maxWorkers);
+    w.local.shares += n;
+    if (n > 0) widenSpan(w.local, from, to);
+    return w;
+  }
+
+  /**
+   * A recomputed verdict (lv) or hash (h) that disagrees with the recorded one (`recordedLv`); `row` is the
+   * counter of the worker's row it counts in (its shares' or its local-only shares').
+   */
+  mismatch(
+    rec: CheckedRecord,
+    recordedLv: LocalVerdict,
+    lv: LocalVerdict,
+    v: ShareVerdict,
+    field: 'lv' | 'h',
+    row: { mismatches: number },
+  ): void {
     this.#mismatches++;
-    w.mismatches++;
+    row.mismatches++;
     if (this.#mismatchExamples.length >= this.#maxExamples) return;
     this.#mismatchExamples.push({
       file: this.file.path,
@@ -126,8 +153,9 @@ export class AuditTally {
       worker: rec.w,
       jobId: String(rec.jid),
       field,
-      recorded: { lv: rec.lv, h: rec.h ?? null },
+      recorded: { lv: recordedLv, h: rec.h ?? null },
       recomputed: { lv, h: v.hash ?? null, detail: v.valid ? null : v.detail },
+      ...(rec.t === 'lsh' ? { local: true as const } : {}),
     });
   }
 

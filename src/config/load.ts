@@ -74,6 +74,7 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
   opt('limits.maxWorkersPerConnection', 'max-workers-per-connection', 'int', 'Distinct worker names one connection may authorize'),
   opt('shares.forwardRejected', 'forward-rejected', 'boolean', 'Also forward shares hashgate rejects to the pool'),
   opt('shares.ntimeWindowSeconds', 'ntime-window-seconds', 'int', "How far a submit's ntime may run ahead of its job's"),
+  opt('shares.localDifficulty.enabled', 'local-difficulty', 'boolean', "Telemetry difficulty: miners work below the pool's difficulty"),
   opt('failover.backoffBaseMs', 'backoff-base-ms', 'int', 'First pool reconnect delay'),
   opt('failover.backoffMaxMs', 'backoff-max-ms', 'int', 'Longest pool reconnect delay'),
   opt('failover.backoffJitter', 'backoff-jitter', 'number', 'Random spread of reconnect delays, 0 to 1'),

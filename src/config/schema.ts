@@ -28,6 +28,10 @@ export type DeepReadonly<T> = T extends (infer E)[]
 export const WORKER_MODES = ['passthrough', 'account'] as const;
 export type WorkerMode = (typeof WORKER_MODES)[number];
 
+/** How the journal keeps local-only shares (docs/journal.md, format v2): per-worker aggregates, each one, or none. */
+export const JOURNAL_LOCAL_SHARE_MODES = ['aggregate', 'every', 'off'] as const;
+export type JournalLocalShareMode = (typeof JOURNAL_LOCAL_SHARE_MODES)[number];
+
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
@@ -49,7 +53,20 @@ export const CONFIG_DEFAULTS = deepFreeze({
     submitBurst: 100,
     maxWorkersPerConnection: 64,
   },
-  shares: { forwardRejected: false, ntimeWindowSeconds: 7200 },
+  shares: {
+    forwardRejected: false,
+    ntimeWindowSeconds: 7200,
+    /** Telemetry difficulty (issue 12): the vardiff controller's settings (src/work/vardiff.ts DEFAULT_VARDIFF_SETTINGS). */
+    localDifficulty: {
+      enabled: false,
+      targetSharesPerMinute: 300,
+      tolerance: 0.25,
+      minDifficulty: 1,
+      maxDifficulty: 1e9,
+      startDifficulty: 10_000,
+      minRetargetSeconds: 10,
+    },
+  },
   failover: {
     backoffBaseMs: 1 * SECOND,
     backoffMaxMs: 60 * SECOND,
@@ -59,7 +76,12 @@ export const CONFIG_DEFAULTS = deepFreeze({
     poolLossGraceMs: 60 * SECOND,
   },
   shutdown: { deadlineMs: 10 * SECOND },
-  journal: { path: null as string | null, rotateBytes: 256 * MIB },
+  journal: {
+    path: null as string | null,
+    rotateBytes: 256 * MIB,
+    // 10 s: the window a curtail must be proven in (issue 12), at ~150 B per rig per period.
+    localShares: { mode: 'aggregate' as JournalLocalShareMode, flushMs: 10 * SECOND },
+  },
   log: { level: 'info' as (typeof LOG_LEVELS)[number], pretty: false },
   admin: {
     listen: '127.0.0.1:9464' as string | null,
@@ -269,6 +291,15 @@ export const ConfigSchema = z
       shares: section({
         forwardRejected: bool().prefault(D.shares.forwardRejected),
         ntimeWindowSeconds: int(0, 86_400, ' s').prefault(D.shares.ntimeWindowSeconds),
+        localDifficulty: section({
+          enabled: bool().prefault(D.shares.localDifficulty.enabled),
+          targetSharesPerMinute: num(0.1, 60_000).prefault(D.shares.localDifficulty.targetSharesPerMinute),
+          tolerance: num(0.01, 10).prefault(D.shares.localDifficulty.tolerance),
+          minDifficulty: num(1e-12, 1e15).prefault(D.shares.localDifficulty.minDifficulty),
+          maxDifficulty: num(1e-12, 1e15).prefault(D.shares.localDifficulty.maxDifficulty),
+          startDifficulty: num(1e-12, 1e15).prefault(D.shares.localDifficulty.startDifficulty),
+          minRetargetSeconds: num(0, 3600).prefault(D.shares.localDifficulty.minRetargetSeconds),
+        }),
       }),
       failover: section({
         backoffBaseMs: int(10, HOUR, ' ms').prefault(D.failover.backoffBaseMs),
@@ -286,6 +317,12 @@ export const ConfigSchema = z
           .nullable()
           .prefault(D.journal.path),
         rotateBytes: int(0, Number.MAX_SAFE_INTEGER, ' bytes (0 = never rotate)').prefault(D.journal.rotateBytes),
+        localShares: section({
+          mode: z
+            .enum(JOURNAL_LOCAL_SHARE_MODES, { error: `must be one of ${JOURNAL_LOCAL_SHARE_MODES.join(', ')}` })
+            .prefault(D.journal.localShares.mode),
+          flushMs: int(SECOND, HOUR, ' ms').prefault(D.journal.localShares.flushMs),
+        }),
       }),
       log: section({
         level: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).prefault(D.log.level),
@@ -318,6 +355,12 @@ export const ConfigSchema = z
       const max = n(f?.backoffMaxMs);
       if (base !== undefined && max !== undefined && max < base)
         problem(['failover', 'backoffMaxMs'], `must be at least failover.backoffBaseMs (${base})`);
+      const ld = (c.shares as { localDifficulty?: Partial<Record<string, unknown>> } | undefined)?.localDifficulty;
+      const [lo, start, hi] = [n(ld?.minDifficulty), n(ld?.startDifficulty), n(ld?.maxDifficulty)];
+      if (lo !== undefined && hi !== undefined && hi < lo)
+        problem(['shares', 'localDifficulty', 'maxDifficulty'], `must be at least minDifficulty (${lo})`);
+      else if (lo !== undefined && hi !== undefined && start !== undefined && (start < lo || start > hi))
+        problem(['shares', 'localDifficulty', 'startDifficulty'], `must be within minDifficulty … maxDifficulty (${lo} … ${hi})`);
       const j = c.journal as Partial<Record<string, unknown>> | undefined;
       const rotate = n(j?.rotateBytes);
       if (rotate !== undefined && rotate !== 0 && rotate < MIB)

@@ -19,6 +19,7 @@ import type { PoolTransport } from '../upstream/transport.js';
 import type { Clock } from '../util/clock.js';
 import { LineFramer } from '../util/line-framer.js';
 import type { Logger } from '../util/log.js';
+import { createVardiffSettings, type VardiffSettings } from '../work/vardiff.js';
 import type { DaemonCounters } from './counters.js';
 import type { ParkRegistry } from './park.js';
 
@@ -77,6 +78,19 @@ function poolLink(d: ConnectionDeps, socket: net.Socket, log: Logger): PoolUpstr
 }
 
 /** Builds the session and pool link of an accepted miner socket and wires the socket's events. */
+const vardiffByConfig = new WeakMap<Config, VardiffSettings | null>();
+
+/** The telemetry difficulty's settings (`shares.localDifficulty`), or null when it is off; made once per config. */
+function localDifficultyOf(c: Config): VardiffSettings | null {
+  let s = vardiffByConfig.get(c);
+  if (s === undefined) {
+    const { enabled, ...settings } = c.shares.localDifficulty;
+    s = enabled ? createVardiffSettings(settings) : null;
+    vardiffByConfig.set(c, s);
+  }
+  return s;
+}
+
 export function openConnection(d: ConnectionDeps, socket: net.Socket, ip: string, connId: number, log: Logger): Conn {
   const c = d.config;
   const counters = d.counters;
@@ -96,6 +110,7 @@ export function openConnection(d: ConnectionDeps, socket: net.Socket, ip: string
     worker: c.worker,
     forwardRejected: c.shares.forwardRejected,
     ntimeWindowSeconds: c.shares.ntimeWindowSeconds,
+    localDifficulty: localDifficultyOf(c),
     send: (line) => {
       // Backpressure: a miner that does not read makes us stop reading its pool.
       if (!socket.destroyed && !socket.write(line)) upstream.pause();

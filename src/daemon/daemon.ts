@@ -124,6 +124,7 @@ export class Daemon {
         path: c.journal.path,
         ntimeWindowSeconds: c.shares.ntimeWindowSeconds,
         rotateBytes: c.journal.rotateBytes,
+        localShares: c.journal.localShares,
         onError: (e) => this.#log.error({ code: 'HG_ERR_JOURNAL_OPEN', err: e.message }, 'journal write failed'),
         onRotate: (rotated) => this.#log.info({ rotated, path: c.journal.path }, 'journal rotated'),
       });

@@ -90,7 +90,9 @@ function fleetOf(w: ThrottleWiring): Fleet {
           accepted += wk.accepted;
           if (wk.lastShareAt !== null && (lastShareAt === null || wk.lastShareAt > lastShareAt)) lastShareAt = wk.lastShareAt;
         }
-        yield { rigId, ip: normalizeRigIp(c.ip), accepted, lastShareAt };
+        const h = s.hashrate();
+        const hashrate = h === null ? null : { hashesPerSecond: h.hashesPerSecond, low: h.low, high: h.high, shares: h.shares };
+        yield { rigId, ip: normalizeRigIp(c.ip), accepted, lastShareAt, hashrate };
       }
     },
     refreshWork: (rigId) => {

@@ -1,5 +1,5 @@
 /**
- * The records the writer builds (format v1, docs/journal.md). encodeRecord
+ * The records the writer builds (format v2, docs/journal.md). encodeRecord
  * keeps the object's key order, so the order of the keys here is the order
  * on disk: changing it changes the bytes of every journal.
  */
@@ -13,6 +13,9 @@ import {
   type HeaderRecord,
   JOURNAL_FORMAT_VERSION,
   type JobRecord,
+  type LocalAggregateRecord,
+  type LocalShareMode,
+  type LocalShareRecord,
   type LocalVerdict,
   type PoolVerdict,
   type SessionRecord,
@@ -20,14 +23,15 @@ import {
 } from './format.js';
 import type { JournalSession, JournalShare } from './writer-types.js';
 
-/** The first record of every file: the format version and the share-check limits in force. */
-export function buildHeaderRecord(ts: number, lim: JobStoreLimits, ntimeWindow: number): HeaderRecord {
+/** The first record of every file: the format version, the share-check limits in force and how local-only shares are kept. */
+export function buildHeaderRecord(ts: number, lim: JobStoreLimits, ntimeWindow: number, lm: LocalShareMode): HeaderRecord {
   return {
     t: 'hdr',
     ts,
     v: JOURNAL_FORMAT_VERSION,
     sw: `hashgate/${VERSION}`,
     lim: { maxJobs: lim.maxJobs, maxStaleIds: lim.maxStaleIds, maxSharesPerJob: lim.maxSharesPerJob, ntimeWindow },
+    lm,
   };
 }
 
@@ -92,4 +96,41 @@ export function buildShareRecord(
     pv: pv ?? 'unknown',
     ...(pe !== undefined ? { pe } : {}),
   };
+}
+
+/** One local-only share: a share record's submit fields and hash, at the local difficulty, with no pool verdict. */
+export function buildLocalShareRecord(ts: number, sid: string, share: JournalShare): LocalShareRecord {
+  const v = share.verdict;
+  const sub = share.submit;
+  const lv = localVerdict(v);
+  return {
+    t: 'lsh',
+    ts,
+    sid,
+    w: share.worker,
+    jid: sub.jobId,
+    en2: sub.extranonce2,
+    ntm: sub.ntime,
+    non: sub.nonce,
+    ...(sub.versionBits !== undefined ? { vb: sub.versionBits } : {}),
+    d: share.difficulty,
+    ...(lv !== 'accepted' ? { lv } : {}),
+    ...(v.hash !== undefined ? { h: v.hash } : {}),
+    ...(v.shareDifficulty !== undefined && Number.isFinite(v.shareDifficulty) ? { sd: v.shareDifficulty } : {}),
+  };
+}
+
+/** The local-only shares of one session and worker since the last aggregate (local-shares.ts keeps them). */
+export interface LocalAggregate {
+  readonly w: string;
+  n: number;
+  d: number;
+  lo: number;
+  hi: number;
+  from: number;
+  to: number;
+}
+
+export function buildLocalAggregateRecord(ts: number, sid: string, a: LocalAggregate): LocalAggregateRecord {
+  return { t: 'loc', ts, sid, w: a.w, n: a.n, d: a.d, lo: a.lo, hi: a.hi, from: a.from, to: a.to };
 }

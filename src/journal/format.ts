@@ -1,5 +1,6 @@
 /**
- * The journal format, version 1 (docs/journal.md is the contract).
+ * The journal format, version 2 (docs/journal.md is the contract); version 1
+ * files are read too (v1 has neither `loc` nor `lsh` records).
  *
  * JSONL: one record per line, short keys, `t` names the record type. This
  * module only knows records: their types, how to encode one and how to
@@ -12,11 +13,20 @@ import type { ErrorCode } from '../util/errors.js';
 import { isHex } from '../util/hex.js';
 import { JOB_LIMITS } from '../work/job.js';
 
-/** The format version this hashgate writes and reads. */
-export const JOURNAL_FORMAT_VERSION = 1;
+/** The format version this hashgate writes. */
+export const JOURNAL_FORMAT_VERSION = 2;
+/** Every format version this hashgate reads (it keeps reading every version it ever wrote). */
+export const READABLE_VERSIONS: readonly number[] = [1, 2];
 
-export const RECORD_TYPES = ['hdr', 'sess', 'job', 'ntf', 'share', 'end'] as const;
+/** Record types of format v1. */
+export const V1_RECORD_TYPES = ['hdr', 'sess', 'job', 'ntf', 'share', 'end'] as const;
+/** Record types of the current format: v1's plus local-only shares, aggregated (`loc`) and one by one (`lsh`). */
+export const RECORD_TYPES = [...V1_RECORD_TYPES, 'loc', 'lsh'] as const;
 export type RecordType = (typeof RECORD_TYPES)[number];
+
+/** How the writer journals local-only shares (header key `lm`): per-worker aggregates, each one, or not at all. */
+export const LOCAL_SHARE_MODES = ['aggregate', 'every', 'off'] as const;
+export type LocalShareMode = (typeof LOCAL_SHARE_MODES)[number];
 
 /** The local verdict of a share: validateShare's status, or its reject reason. */
 export const LOCAL_VERDICTS = ['accepted', 'block', ...REJECT_REASONS] as const;
@@ -49,6 +59,8 @@ export interface HeaderRecord {
   /** "hashgate/<version>". */
   readonly sw: string;
   readonly lim?: JournalLimits;
+  /** v2: how local-only shares are journaled in this segment; absent = not known (read as not every one). */
+  readonly lm?: LocalShareMode;
 }
 
 /** A session opened, or its extranonce1 / extranonce2 size / mask changed. */
@@ -120,6 +132,47 @@ export interface ShareRecord {
   readonly pe?: readonly [number, string];
 }
 
+/**
+ * v2: one local-only share (valid at the local difficulty, below the pool's: answered by hashgate, never
+ * forwarded), journaled on its own so the audit can re-validate it. No pool verdict: the pool never saw it.
+ */
+export interface LocalShareRecord {
+  readonly t: 'lsh';
+  readonly ts: number;
+  readonly sid: string;
+  readonly w: string;
+  readonly jid: unknown;
+  readonly en2: unknown;
+  readonly ntm: unknown;
+  readonly non: unknown;
+  readonly vb?: unknown;
+  /** The local difficulty the share was checked at. */
+  readonly d: number;
+  /** Local verdict; absent = "accepted" (the only verdict hashgate answers locally). */
+  readonly lv?: LocalVerdict;
+  readonly h?: string;
+  readonly sd?: number;
+}
+
+/** v2: the local-only shares of one session and worker over a period, written when the period ends. */
+export interface LocalAggregateRecord {
+  readonly t: 'loc';
+  /** When the aggregate was written (the period's end, a session end, a rotation or the close). */
+  readonly ts: number;
+  readonly sid: string;
+  readonly w: string;
+  /** Local-only shares counted. */
+  readonly n: number;
+  /** Sum of their local difficulties. */
+  readonly d: number;
+  /** Smallest and largest local difficulty among them (absent when n = 0). */
+  readonly lo?: number;
+  readonly hi?: number;
+  /** ts of the first and of the last share counted. */
+  readonly from: number;
+  readonly to: number;
+}
+
 /** A session closed. */
 export interface EndRecord {
   readonly t: 'end';
@@ -128,7 +181,8 @@ export interface EndRecord {
   readonly why?: string;
 }
 
-export type JournalRecord = HeaderRecord | SessionRecord | JobRecord | NotifyRecord | ShareRecord | EndRecord;
+export type JournalRecord =
+  HeaderRecord | SessionRecord | JobRecord | NotifyRecord | ShareRecord | EndRecord | LocalShareRecord | LocalAggregateRecord;
 
 /** Problem kinds a line can have; the audit counts them. */
 export type RecordProblemKind = 'json' | 'record-type' | 'field' | 'version';
@@ -202,6 +256,7 @@ function checkHeader(o: Obj): HeaderRecord {
       if (lim[k] !== undefined) int(lim, 'hdr.lim', k, k === 'ntimeWindow' ? 0 : 1, 2 ** 32);
     }
   }
+  if (o.lm !== undefined) oneOf(o, 'hdr', 'lm', LOCAL_SHARE_MODES);
   return o as unknown as HeaderRecord;
 }
 
@@ -251,16 +306,21 @@ function checkNotify(o: Obj): NotifyRecord {
   return o as unknown as NotifyRecord;
 }
 
-function checkShare(o: Obj): ShareRecord {
-  text(o, 'share', 'sid');
-  if (typeof o.w !== 'string' || o.w.length > MAX_TEXT_FIELD) bad('share', 'w', `must be a string of at most ${MAX_TEXT_FIELD} characters`);
+/** What a `share` and an `lsh` record have alike: the submit as sent, the difficulty, the hash. */
+function checkSubmitFields(o: Obj, t: 'share' | 'lsh'): void {
+  text(o, t, 'sid');
+  if (typeof o.w !== 'string' || o.w.length > MAX_TEXT_FIELD) bad(t, 'w', `must be a string of at most ${MAX_TEXT_FIELD} characters`);
   // Submit fields are kept exactly as the miner sent them: any JSON value, checked by the validator, not here.
-  for (const k of ['jid', 'en2', 'ntm', 'non'] as const) if (o[k] === undefined) bad('share', k, 'is missing');
+  for (const k of ['jid', 'en2', 'ntm', 'non'] as const) if (o[k] === undefined) bad(t, k, 'is missing');
   const d = o.d;
-  if (typeof d !== 'number' || !Number.isFinite(d) || d <= 0) bad('share', 'd', 'must be a number > 0');
+  if (typeof d !== 'number' || !Number.isFinite(d) || d <= 0) bad(t, 'd', 'must be a number > 0');
+  if (o.h !== undefined && !isHex(o.h, 32)) bad(t, 'h', 'must be 64 hex digits');
+  if (o.sd !== undefined && (typeof o.sd !== 'number' || !(o.sd >= 0))) bad(t, 'sd', 'must be a number >= 0');
+}
+
+function checkShare(o: Obj): ShareRecord {
+  checkSubmitFields(o, 'share');
   oneOf(o, 'share', 'lv', LOCAL_VERDICTS);
-  if (o.h !== undefined && !isHex(o.h, 32)) bad('share', 'h', 'must be 64 hex digits');
-  if (o.sd !== undefined && (typeof o.sd !== 'number' || !(o.sd >= 0))) bad('share', 'sd', 'must be a number >= 0');
   oneOf(o, 'share', 'pv', POOL_VERDICTS);
   if (o.pe !== undefined) {
     const pe = o.pe;
@@ -271,53 +331,105 @@ function checkShare(o: Obj): ShareRecord {
   return o as unknown as ShareRecord;
 }
 
+function checkLocalShare(o: Obj): LocalShareRecord {
+  checkSubmitFields(o, 'lsh');
+  if (o.lv !== undefined) oneOf(o, 'lsh', 'lv', LOCAL_VERDICTS);
+  return o as unknown as LocalShareRecord;
+}
+
+function positive(o: Obj, t: string, key: string): number {
+  const v = o[key];
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) bad(t, key, v === undefined ? 'is missing' : 'must be a number > 0');
+  return v;
+}
+
+/** Relative slack for sums of floating-point difficulties (n × lo ≤ d ≤ n × hi). */
+const SUM_SLACK = 1e-9;
+
+/** An aggregate's fields, and that they agree with each other: from ≤ to, lo ≤ hi, n × lo ≤ d ≤ n × hi. */
+function checkLocalAggregate(o: Obj): LocalAggregateRecord {
+  text(o, 'loc', 'sid');
+  if (typeof o.w !== 'string' || o.w.length > MAX_TEXT_FIELD) bad('loc', 'w', `must be a string of at most ${MAX_TEXT_FIELD} characters`);
+  const n = int(o, 'loc', 'n', 0, Number.MAX_SAFE_INTEGER);
+  const d = o.d;
+  if (typeof d !== 'number' || !Number.isFinite(d) || d < 0) bad('loc', 'd', 'must be a number >= 0');
+  const from = o.from;
+  const to = o.to;
+  if (typeof from !== 'number' || !Number.isFinite(from) || from < 0) bad('loc', 'from', 'must be epoch milliseconds >= 0');
+  if (typeof to !== 'number' || !Number.isFinite(to) || to < from) bad('loc', 'to', `must be epoch milliseconds >= from (${from})`);
+  if (n === 0 && d !== 0) bad('loc', 'd', `must be 0 when n is 0, got ${d}`);
+  const lo = o.lo === undefined ? undefined : positive(o, 'loc', 'lo');
+  const hi = o.hi === undefined ? undefined : positive(o, 'loc', 'hi');
+  if (lo !== undefined && hi !== undefined && lo > hi) bad('loc', 'hi', `must be >= lo (${lo}), got ${hi}`);
+  if (lo !== undefined && d < n * lo * (1 - SUM_SLACK)) bad('loc', 'd', `${d} is below n × lo (${n} × ${lo})`);
+  if (hi !== undefined && d > n * hi * (1 + SUM_SLACK)) bad('loc', 'd', `${d} is above n × hi (${n} × ${hi})`);
+  return o as unknown as LocalAggregateRecord;
+}
+
 function checkEnd(o: Obj): EndRecord {
   text(o, 'end', 'sid');
   if (o.why !== undefined && typeof o.why !== 'string') bad('end', 'why', 'must be a string');
   return o as unknown as EndRecord;
 }
 
-/** Checks a decoded value as a record. */
-export function checkRecord(value: unknown): ParseRecordResult {
+/** The record types of a format version (v1 has no local-only share records). */
+export function recordTypesOf(version: number): readonly RecordType[] {
+  return version === 1 ? V1_RECORD_TYPES : RECORD_TYPES;
+}
+
+function checkTyped(o: Obj, t: RecordType): JournalRecord {
+  switch (t) {
+    case 'share':
+      return checkShare(o);
+    case 'lsh':
+      return checkLocalShare(o);
+    case 'ntf':
+      return checkNotify(o);
+    case 'loc':
+      return checkLocalAggregate(o);
+    case 'job':
+      return checkJob(o);
+    case 'sess':
+      return checkSession(o);
+    case 'end':
+      return checkEnd(o);
+    case 'hdr':
+      return checkHeader(o);
+  }
+}
+
+/**
+ * Checks a decoded value as a record of format `version` (default the current one): a record type
+ * that version does not have (`loc` or `lsh` in a v1 segment) is an unknown type.
+ */
+export function checkRecord(value: unknown, version = JOURNAL_FORMAT_VERSION): ParseRecordResult {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return { ok: false, kind: 'json', code: 'HG_ERR_JOURNAL_RECORD', message: 'line is JSON but not an object' };
   }
   const o = value as Obj;
   const t = o.t;
+  const types = recordTypesOf(version);
+  if (typeof t !== 'string' || !(types as readonly string[]).includes(t)) {
+    const v = version === 1 ? 1 : JOURNAL_FORMAT_VERSION;
+    return {
+      ok: false,
+      kind: 'record-type',
+      code: 'HG_ERR_JOURNAL_RECORD',
+      message: `unknown record type ${JSON.stringify(t)?.slice(0, 40) ?? 'undefined'} (v${v} has ${types.join(', ')})`,
+    };
+  }
   try {
     const ts = o.ts;
-    if (typeof ts !== 'number' || !Number.isFinite(ts) || ts < 0) {
-      if (typeof t === 'string' && (RECORD_TYPES as readonly string[]).includes(t)) bad(t, 'ts', 'must be epoch milliseconds >= 0');
-    }
-    switch (t) {
-      case 'share':
-        return { ok: true, record: checkShare(o) };
-      case 'ntf':
-        return { ok: true, record: checkNotify(o) };
-      case 'job':
-        return { ok: true, record: checkJob(o) };
-      case 'sess':
-        return { ok: true, record: checkSession(o) };
-      case 'end':
-        return { ok: true, record: checkEnd(o) };
-      case 'hdr':
-        return { ok: true, record: checkHeader(o) };
-      default:
-        return {
-          ok: false,
-          kind: 'record-type',
-          code: 'HG_ERR_JOURNAL_RECORD',
-          message: `unknown record type ${JSON.stringify(t)?.slice(0, 40) ?? 'undefined'} (v${JOURNAL_FORMAT_VERSION} has ${RECORD_TYPES.join(', ')})`,
-        };
-    }
+    if (typeof ts !== 'number' || !Number.isFinite(ts) || ts < 0) bad(t, 'ts', 'must be epoch milliseconds >= 0');
+    return { ok: true, record: checkTyped(o, t as RecordType) };
   } catch (e) {
     if (e instanceof FieldError) return { ok: false, kind: 'field', code: 'HG_ERR_JOURNAL_RECORD', message: e.message };
     throw e;
   }
 }
 
-/** Parses and checks one line (without its newline). Never throws. */
-export function parseRecord(line: string): ParseRecordResult {
+/** Parses and checks one line (without its newline) as a record of format `version`. Never throws. */
+export function parseRecord(line: string, version = JOURNAL_FORMAT_VERSION): ParseRecordResult {
   let value: unknown;
   try {
     value = JSON.parse(line);
@@ -325,5 +437,5 @@ export function parseRecord(line: string): ParseRecordResult {
     const why = line.trim().length === 0 ? 'empty line' : `not JSON (${(e as Error).message})`;
     return { ok: false, kind: 'json', code: 'HG_ERR_JOURNAL_RECORD', message: why };
   }
-  return checkRecord(value);
+  return checkRecord(value, version);
 }

@@ -10,7 +10,10 @@
  * does live. A share mix covers every reject reason, block candidates
  * (jobs with the regtest nbits 207fffff), pool verdicts that arrive late
  * (so notifies overtake them), disputes, pool-accepted-but-locally-invalid
- * shares, reconnects and rotation. Seeded, so runs are reproducible.
+ * shares, reconnects and rotation. With `localPerShare`, sessions also
+ * send local-only shares (format v2: answered by the proxy at a lower,
+ * local difficulty, never forwarded), journaled by the writer's
+ * `localShares` mode. Seeded, so runs are reproducible.
  */
 
 import { rename } from 'node:fs/promises';
@@ -20,7 +23,7 @@ import { formatU32BE } from '../util/hex.js';
 import { prepareJob } from '../work/job.js';
 import { JobStore, type JobStoreLimits } from '../work/job-store.js';
 import { type ShareVerdict, validateShare } from '../work/validate-share.js';
-import type { PoolVerdict } from './format.js';
+import type { LocalShareMode, PoolVerdict } from './format.js';
 import { buildRealisticJob, createRng, MAINNET_NBITS, randomHex, REGTEST_NBITS } from './generate-job.js';
 import { createJournalWriter, type JournalWriter, type PendingShare } from './writer.js';
 
@@ -48,6 +51,10 @@ export interface GenerateJournalOptions {
   readonly mix?: boolean;
   readonly limits?: Partial<JobStoreLimits>;
   readonly maxDedupeJobs?: number;
+  /** Local-only shares sent after each journaled share, by random sessions at LOCAL_DIFFICULTY (default 0). */
+  readonly localPerShare?: number;
+  /** The writer's local-share journaling (default: the writer's, aggregates every 10 s). */
+  readonly localShares?: { readonly mode?: LocalShareMode; readonly flushMs?: number };
 }
 
 /** What the audit should report for one worker, tracked while generating. */
@@ -61,6 +68,8 @@ export interface WorkerExpectation {
   sumDifficulty: number;
   firstTs: number;
   lastTs: number;
+  /** Local-only shares (all valid): count, sum of their local difficulty, first and last ts (±Infinity when none). */
+  local: { shares: number; sumDifficulty: number; firstTs: number; lastTs: number };
 }
 
 export interface GenerateJournalResult {
@@ -75,6 +84,8 @@ export interface GenerateJournalResult {
 
 /** Pool difficulty at which every hash is a valid share (bar 1 in 65,536: target diff1 · 2^32). */
 export const TINY_DIFFICULTY = 2 ** -32;
+/** The local difficulty of generated local-only shares: below the pool's TINY_DIFFICULTY, as the proxy's would be. */
+export const LOCAL_DIFFICULTY = 2 ** -34;
 
 interface SimSession {
   sid: string;
@@ -118,6 +129,7 @@ function expectation(): WorkerExpectation {
     sumDifficulty: 0,
     firstTs: Infinity,
     lastTs: -Infinity,
+    local: { shares: 0, sumDifficulty: 0, firstTs: Infinity, lastTs: -Infinity },
   };
 }
 
@@ -212,7 +224,7 @@ function createSimProxy(options: GenerateJournalOptions, writer: JournalWriter, 
 }
 
 /** A share of the given kind from session `s` on the current job, checked as the proxy checks it live. */
-function drawShare(rng: () => number, s: SimSession, current: StratumJob, mix: boolean) {
+function drawShare(rng: () => number, s: SimSession, current: StratumJob, mix: boolean, difficulty = TINY_DIFFICULTY) {
   const kind = mix ? pickKind(rng()) : 'valid';
   const en2 = (s.en2Counter++).toString(16).padStart(s.en2Size * 2, '0');
   let submit: ShareSubmit = {
@@ -222,7 +234,7 @@ function drawShare(rng: () => number, s: SimSession, current: StratumJob, mix: b
     nonce: randomHex(rng, 4),
     versionBits: s.mask === null ? undefined : formatU32BE(Math.floor(rng() * 2 ** 32) & s.mask),
   };
-  let d = TINY_DIFFICULTY;
+  let d = difficulty;
   switch (kind) {
     case 'duplicate':
       if (s.last !== undefined) submit = s.last;
@@ -281,6 +293,40 @@ function deliverDue(pending: PoolAnswer[], produced: number): void {
   }
 }
 
+function workerExpectation(workers: Map<string, WorkerExpectation>, worker: string): WorkerExpectation {
+  let w = workers.get(worker);
+  if (w === undefined) {
+    w = expectation();
+    workers.set(worker, w);
+  }
+  return w;
+}
+
+/** Local-only shares: each from a random session, valid at LOCAL_DIFFICULTY, handed to the writer's localShare. */
+function sendLocalShares(
+  n: number,
+  ctx: { rng: () => number; clock: { ts: number }; writer: JournalWriter; proxy: ReturnType<typeof createSimProxy> },
+  workers: Map<string, WorkerExpectation>,
+): void {
+  const { rng, clock, writer, proxy } = ctx;
+  for (let k = 0; k < n; k++) {
+    clock.ts += Math.floor(rng() * 3);
+    writer.flushLocalShares();
+    const s = proxy.sessions[Math.floor(rng() * proxy.sessions.length)];
+    const last = s.last;
+    const { submit, difficulty, verdict } = drawShare(rng, s, proxy.job(), false, LOCAL_DIFFICULTY);
+    // A generated duplicate repeats a journaled share: a local-only one here would meet the pool's TINY_DIFFICULTY
+    // too (every hash does), which no real local-only share does (docs/audit.md: duplicates of local-only shares).
+    s.last = last;
+    writer.localShare(s.sid, { worker: s.worker, submit, difficulty, verdict });
+    const e = workerExpectation(workers, s.worker).local;
+    e.shares++;
+    e.sumDifficulty += difficulty;
+    e.firstTs = Math.min(e.firstTs, clock.ts);
+    e.lastTs = Math.max(e.lastTs, clock.ts);
+  }
+}
+
 /** Counts a share into its worker's expectation, as the audit should count it. */
 function countExpected(
   workers: Map<string, WorkerExpectation>,
@@ -290,11 +336,7 @@ function countExpected(
   d: number,
   pv: PoolVerdict,
 ): void {
-  let w = workers.get(worker);
-  if (w === undefined) {
-    w = expectation();
-    workers.set(worker, w);
-  }
+  const w = workerExpectation(workers, worker);
   w.shares++;
   w.firstTs = Math.min(w.firstTs, ts);
   w.lastTs = Math.max(w.lastTs, ts);
@@ -318,12 +360,14 @@ export async function generateJournal(options: GenerateJournalOptions): Promise<
   const reconnectEvery = options.reconnectEvery ?? 1000;
   const meanMs = options.meanIntervalMs ?? 5;
   const mix = options.mix ?? true;
+  const localPerShare = options.localPerShare ?? 0;
   const clock = { ts: options.startTs ?? Date.UTC(2024, 5, 1) };
   const writer = createJournalWriter({
     path: options.path,
     now: () => clock.ts,
     ...(options.limits !== undefined ? { limits: options.limits } : {}),
     ...(options.maxDedupeJobs !== undefined ? { maxDedupeJobs: options.maxDedupeJobs } : {}),
+    ...(options.localShares !== undefined ? { localShares: options.localShares } : {}),
   });
   const proxy = createSimProxy(options, writer, rng, clock);
   const files: string[] = [];
@@ -342,6 +386,8 @@ export async function generateJournal(options: GenerateJournalOptions): Promise<
       await writer.reopen();
     }
     clock.ts += Math.floor(rng() * 2 * meanMs);
+    // The writer's timer, played on the generator's clock, so the output does not depend on real time.
+    writer.flushLocalShares();
 
     const s = proxy.sessions[Math.floor(rng() * proxy.sessions.length)];
     const { submit, difficulty, verdict } = drawShare(rng, s, proxy.job(), mix);
@@ -351,6 +397,7 @@ export async function generateJournal(options: GenerateJournalOptions): Promise<
     pending.push({ handle, pv, ...(pe !== undefined ? { pe } : {}), due: produced + delay });
     deliverDue(pending, produced);
     countExpected(workers, s.worker, clock.ts, verdict, difficulty, pv);
+    if (localPerShare > 0) sendLocalShares(localPerShare, { rng, clock, writer, proxy }, workers);
     produced++;
     if (produced % 5000 === 0) await writer.flush();
   }

@@ -6,7 +6,8 @@
  */
 
 import type { JobStoreLimits } from '../work/job-store.js';
-import type { PoolVerdict, SessionRecord } from './format.js';
+import type { LocalAggregate } from './build-records.js';
+import type { LocalAggregateRecord, PoolVerdict, SessionRecord } from './format.js';
 import type { WJob } from './job-keys.js';
 import type { JournalShare } from './writer-types.js';
 
@@ -25,6 +26,8 @@ export type QueueItem =
   | { readonly kind: 'sess'; readonly rec: SessionRecord }
   | { readonly kind: 'ntf'; readonly ts: number; readonly job: WJob; readonly clean: boolean }
   | { readonly kind: 'end'; readonly ts: number; readonly why: string | undefined }
+  | { readonly kind: 'lsh'; readonly ts: number; readonly share: JournalShare }
+  | { readonly kind: 'loc'; readonly rec: LocalAggregateRecord }
   | WShare;
 
 export interface WSession {
@@ -37,10 +40,12 @@ export interface WSession {
   gen: number;
   readonly queue: QueueItem[];
   ended: boolean;
+  /** Local-only shares aggregated per worker since the last `loc` records (null when none). */
+  local: Map<string, LocalAggregate> | null;
 }
 
 export function createWSession(sid: string, gen: number, ended = false): WSession {
-  return { sid, rec: null, live: new Map(), stale: new Set(), gen, queue: [], ended };
+  return { sid, rec: null, live: new Map(), stale: new Set(), gen, queue: [], ended, local: null };
 }
 
 /** Gives `item` its pool verdict, then hands `emit` every record of its session no longer held back, in order. */

@@ -5,9 +5,10 @@
  * `JournalSession` from here as its `SessionRecord`.
  */
 
+import type { Clock } from '../util/clock.js';
 import type { JobStoreLimits } from '../work/job-store.js';
 import type { ShareVerdict } from '../work/validate-share.js';
-import type { PoolVerdict } from './format.js';
+import type { LocalShareMode, PoolVerdict } from './format.js';
 
 export interface JournalWriterOptions {
   readonly path: string;
@@ -33,6 +34,17 @@ export interface JournalWriterOptions {
    * daemon's config requires at least 1 MiB; the writer accepts any size (tests use a few KiB).
    */
   readonly rotateBytes?: number;
+  /**
+   * Local-only shares (`localShare`): `mode` `aggregate` (default) writes a `loc` record per session and
+   * worker every `flushMs` (default 10 s), at the session's end, at rotation and at close; `every` an
+   * `lsh` record per share; `off` none. The daemon passes `journal.localShares` from its config.
+   */
+  readonly localShares?: { readonly mode?: LocalShareMode | undefined; readonly flushMs?: number | undefined } | undefined;
+  /**
+   * Timers for the end of each local-share period (default Node's, unref'd). Tests pass a fake Clock; its
+   * `now` is not used: `now` above is the writer's clock.
+   */
+  readonly timers?: Pick<Clock, 'setTimeout' | 'clearTimeout'>;
   /** Called after each size rotation with the name the full file was renamed to. */
   readonly onRotate?: (rotatedPath: string) => void;
   /** Called for every write error, drop episode and late verdict; never throws into the caller. */
@@ -76,7 +88,7 @@ export interface RawSubmit {
 export interface JournalShare {
   readonly worker: string;
   readonly submit: RawSubmit;
-  /** Pool difficulty in force. */
+  /** Pool difficulty in force (for a local-only share: the local difficulty it was checked at). */
   readonly difficulty: number;
   /** validateShare's verdict. */
   readonly verdict: ShareVerdict;

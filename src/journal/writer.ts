@@ -1,6 +1,6 @@
 /**
  * The journal writer: append-only JSONL of sessions, jobs and shares
- * (format v1, docs/journal.md).
+ * (format v2, docs/journal.md).
  *
  * Ordering. The audit replays each session's records in file order and
  * re-runs validateShare, so a session's records must reach the file in the
@@ -23,6 +23,15 @@
  * record, nor between a `job` and the `ntf` that names it) the file is
  * renamed to `<path>.<UTC timestamp>` and a new one is started at `path`.
  *
+ * Local-only shares (shares below the pool's difficulty that hashgate
+ * answered itself) are aggregated per session and worker and written as
+ * `loc` records when each period of `localShares.flushMs` ends (checked on
+ * every local share, and by a timer at the period's end: `timers`), at the session's end (in its queue,
+ * before the `end`), before a rotation (into the old file) and at close, so
+ * none is lost and no aggregate spans two files; or, with mode `every`, each
+ * is written as an `lsh` record in its session's order, like a share
+ * (local-shares.ts).
+ *
  * Failure. Write errors never reach the caller: they are counted, passed to
  * `onError`, and later records are dropped (and counted) until `reopen()`.
  * The buffer is bounded: past `maxBufferedBytes` records are dropped. The
@@ -30,12 +39,28 @@
  */
 
 import type { StratumJob } from '../protocol/work-types.js';
+import type { ClockTimer } from '../util/clock.js';
 import { DEFAULT_JOB_STORE_LIMITS, type JobStoreLimits } from '../work/job-store.js';
 import { DEFAULT_NTIME_WINDOW_SECONDS } from '../work/validate-share.js';
-import { buildHeaderRecord, buildJobRecord, buildSessionRecord, buildShareRecord } from './build-records.js';
+import {
+  buildHeaderRecord,
+  buildJobRecord,
+  buildLocalAggregateRecord,
+  buildLocalShareRecord,
+  buildSessionRecord,
+  buildShareRecord,
+} from './build-records.js';
 import type { PoolVerdict, SessionRecord } from './format.js';
 import { JournalFile } from './journal-file.js';
 import { JobKeys, type WJob } from './job-keys.js';
+import {
+  addLocalShare,
+  type LocalShareSettings,
+  localShareSettings,
+  type LocalShareTimers,
+  NODE_TIMERS,
+  periodEnd,
+} from './local-shares.js';
 import { createWSession, mirrorAdd, type QueueItem, sameSession, settleShare, type WSession, type WShare } from './session-queue.js';
 import { createWriterCounters, type JournalWriterStats } from './writer-stats.js';
 import {
@@ -49,6 +74,7 @@ import {
 } from './writer-types.js';
 
 export { rotatedName } from './journal-file.js';
+export { LOCAL_SHARE_DEFAULTS, type LocalShareSettings } from './local-shares.js';
 export type { JournalWriterStats } from './writer-stats.js';
 export type { JournalSession, JournalShare, JournalWriterOptions, PendingShare, RawSubmit } from './writer-types.js';
 
@@ -66,9 +92,17 @@ export class JournalWriter {
   readonly #sessions = new Map<string, WSession>();
   readonly #pending = new Set<WShare>();
   readonly #sweeper: NodeJS.Timeout;
+  readonly #local: LocalShareSettings;
+  /** When the current local-share period ends (aggregate mode). */
+  #localDue: number;
+  readonly #timers: LocalShareTimers;
+  #localTimer: ClockTimer | undefined;
 
   constructor(options: JournalWriterOptions) {
     this.#opt = { ...WRITER_DEFAULTS, now: Date.now, ...stripUndefined(options) } as WriterSettings;
+    this.#local = localShareSettings(stripUndefined(options.localShares ?? {}));
+    this.#localDue = periodEnd(this.#opt.now(), this.#local.flushMs);
+    this.#timers = options.timers ?? NODE_TIMERS;
     this.#onError = options.onError;
     this.#onRotate = options.onRotate;
     this.#limits = Object.freeze({ ...DEFAULT_JOB_STORE_LIMITS, ...stripUndefined(options.limits ?? {}) });
@@ -77,11 +111,17 @@ export class JournalWriter {
     this.#file = new JournalFile({
       settings: this.#opt,
       counters: this.#stats,
-      header: () => buildHeaderRecord(this.#opt.now(), this.#limits, this.#ntimeWindow),
+      header: () => buildHeaderRecord(this.#opt.now(), this.#limits, this.#ntimeWindow, this.#local.mode),
       onError: this.#onError,
     });
     this.#sweeper = setInterval(() => this.sweep(), Math.max(1000, Math.floor(this.#opt.maxPendingMs / 4)));
     this.#sweeper.unref();
+    this.#armLocalTimer();
+  }
+
+  /** How local-only shares are journaled. */
+  get localShares(): LocalShareSettings {
+    return this.#local;
   }
 
   get path(): string {
@@ -124,7 +164,7 @@ export class JournalWriter {
     const item: WShare = { kind: 'share', ts: this.#opt.now(), sess: s, share, done: false };
     this.#pending.add(item);
     s.queue.push(item);
-    if (s.queue.length > this.#opt.maxQueuedPerSession) this.#force(s.queue.find((q) => q.kind === 'share' && !q.done) as WShare);
+    this.#capQueue(s);
     return {
       settle: (pool, poolError) => {
         if (item.done) {
@@ -142,12 +182,49 @@ export class JournalWriter {
     this.submit(sessionId, share).settle(pool, poolError);
   }
 
+  /**
+   * A valid share below the pool's difficulty that hashgate answered itself (never forwarded); `share.difficulty`
+   * is the local difficulty it was checked at. Aggregated, written one by one, or dropped, by `localShares.mode`.
+   */
+  localShare(sessionId: string, share: JournalShare): void {
+    if (this.#local.mode === 'off') return;
+    const s = this.#sessions.get(sessionId);
+    if (s === undefined || s.ended) {
+      this.#misuse(`local share for unknown session ${sessionId}`);
+      return;
+    }
+    const now = this.#opt.now();
+    if (this.#local.mode === 'every') {
+      this.#enqueue(s, { kind: 'lsh', ts: now, share });
+      this.#capQueue(s);
+      return;
+    }
+    this.flushLocalShares(now);
+    addLocalShare((s.local ??= new Map()), share.worker, now, share.difficulty);
+  }
+
+  /**
+   * Once the current period has ended (at `now`), writes every session's local-share aggregates and starts
+   * the next period; returns the `loc` records written. Called on each local share and by a timer; public for tests.
+   */
+  flushLocalShares(now = this.#opt.now()): number {
+    if (now < this.#localDue) return 0;
+    this.#localDue = periodEnd(now, this.#local.flushMs);
+    const n = this.#writeAggregates(now);
+    if (n > 0) this.#maybeRotate();
+    return n;
+  }
+
   /** Records that a session closed; its state is freed once its queued records are written. */
   endSession(sessionId: string, why?: string): void {
     const s = this.#sessions.get(sessionId);
     if (s === undefined || s.ended) return;
     s.ended = true;
-    this.#enqueue(s, { kind: 'end', ts: this.#opt.now(), why });
+    const now = this.#opt.now();
+    // Its aggregates keep their place: after its earlier records, before its end.
+    for (const a of s.local?.values() ?? []) this.#enqueue(s, { kind: 'loc', rec: buildLocalAggregateRecord(now, s.sid, a) });
+    s.local = null;
+    this.#enqueue(s, { kind: 'end', ts: now, why });
   }
 
   /** Settles shares that waited longer than maxPendingMs as "unknown". Called by a timer; public for tests. */
@@ -182,7 +259,10 @@ export class JournalWriter {
   async close(): Promise<void> {
     if (this.#file.closed) return;
     for (const p of [...this.#pending]) this.#force(p);
+    this.#writeAggregates(this.#opt.now());
     clearInterval(this.#sweeper);
+    if (this.#localTimer !== undefined) this.#timers.clearTimeout(this.#localTimer);
+    this.#localTimer = undefined;
     await this.#file.close();
   }
 
@@ -193,6 +273,8 @@ export class JournalWriter {
    * new file), re-emits the open sessions, and resolves once the old file is closed.
    */
   #swap(path: string): Promise<void> {
+    // Aggregates end with the file they were counted in: each file stays self-contained.
+    this.#writeAggregates(this.#opt.now());
     this.#gen++;
     this.#jobs.reset();
     const ended = this.#file.swap(path);
@@ -220,6 +302,39 @@ export class JournalWriter {
     this.#onError?.(new Error(`journal: ${message}`));
   }
 
+  /**
+   * Aggregate mode: a timer at the end of the current period writes its aggregates even when no local share
+   * comes after it (a curtailed fleet); a local share past the end writes them first anyway.
+   */
+  #armLocalTimer(): void {
+    if (this.#local.mode !== 'aggregate' || this.#file.closed) return;
+    this.#localTimer = this.#timers.setTimeout(
+      () => {
+        this.#localTimer = undefined;
+        this.flushLocalShares();
+        this.#armLocalTimer();
+      },
+      Math.max(0, this.#localDue - this.#opt.now()),
+    );
+  }
+
+  /** Past maxQueuedPerSession records queued behind a pending share, that share is settled as "unknown". */
+  #capQueue(s: WSession): void {
+    if (s.queue.length > this.#opt.maxQueuedPerSession) this.#force(s.queue.find((q) => q.kind === 'share' && !q.done) as WShare);
+  }
+
+  /** Writes every open aggregate (straight to the file: an aggregate is not re-validated, so it needs no place in its session's order). */
+  #writeAggregates(ts: number): number {
+    let n = 0;
+    for (const s of this.#sessions.values()) {
+      if (s.local === null) continue;
+      for (const a of s.local.values()) this.#file.line(buildLocalAggregateRecord(ts, s.sid, a));
+      n += s.local.size;
+      s.local = null;
+    }
+    return n;
+  }
+
   #enqueue(s: WSession, item: QueueItem): void {
     if (s.queue.length > 0) s.queue.push(item);
     else this.#emit(s, item);
@@ -241,6 +356,13 @@ export class JournalWriter {
       case 'share':
         this.#replay(s);
         this.#file.line(buildShareRecord(item.ts, s.sid, item.share, item.pv, item.pe));
+        break;
+      case 'lsh':
+        this.#replay(s);
+        this.#file.line(buildLocalShareRecord(item.ts, s.sid, item.share));
+        break;
+      case 'loc':
+        this.#file.line(item.rec);
         break;
       case 'ntf':
         this.#replay(s);

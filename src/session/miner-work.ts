@@ -45,6 +45,7 @@ export class MinerWork {
   /** The terms in force when each job was sent. */
   readonly #jobTerms = new Map<string, JobTerms>();
   #poolDifficulty = DEFAULT_DIFFICULTY;
+  #poolDifficultySet = false;
   /** The local (telemetry) difficulty, or null: the miner works at the pool's. */
   #localDifficulty: number | null = null;
   #extranonce1: string | null = null;
@@ -70,6 +71,11 @@ export class MinerWork {
 
   get poolDifficulty(): number {
     return this.#poolDifficulty;
+  }
+
+  /** The pool's difficulty, or null before it sent one (the miner assumes 1 meanwhile). */
+  get knownPoolDifficulty(): number | null {
+    return this.#poolDifficultySet ? this.#poolDifficulty : null;
   }
 
   get localDifficulty(): number | null {
@@ -99,6 +105,7 @@ export class MinerWork {
     extranonce2Size: number;
     versionMask: number | null;
     difficulty: number;
+    jobDifficulty: number;
     poolDifficulty: number;
   } {
     const sent = this.#jobTerms.get(jobId);
@@ -108,6 +115,7 @@ export class MinerWork {
       extranonce2Size: sent?.extranonce2Size ?? this.#extranonce2Size,
       versionMask: this.#versionMask,
       difficulty: Math.min(sent?.difficulty ?? difficulty, difficulty),
+      jobDifficulty: sent?.difficulty ?? difficulty,
       poolDifficulty: Math.min(sent?.poolDifficulty ?? this.#poolDifficulty, this.#poolDifficulty),
     };
   }
@@ -144,6 +152,7 @@ export class MinerWork {
   /** The pool's mining.set_difficulty. Returns the miner's difficulty after it. */
   setDifficulty(difficulty: number): number {
     this.#poolDifficulty = difficulty;
+    this.#poolDifficultySet = true;
     return this.difficulty;
   }
 

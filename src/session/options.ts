@@ -5,6 +5,7 @@
 
 import type { JobCache } from '../work/job-cache.js';
 import type { JobStoreLimits } from '../work/job-store.js';
+import type { VardiffSettings } from '../work/vardiff.js';
 import { StratumErrorCode } from '../protocol/stratum-errors.js';
 import type { Logger } from '../util/log.js';
 import type { PoolLink, SessionMetrics, ShareRecorder } from './ports.js';
@@ -65,6 +66,11 @@ export interface SessionOptions {
   readonly onOverLimit?: () => void;
   /** Called once when handling this connection threw (a bug): the session logged it and closed the connection. */
   readonly onFault?: () => void;
+  /**
+   * Telemetry difficulty (`shares.localDifficulty`): the vardiff settings the miner's local difficulty follows,
+   * or null/absent to let the miner work at the pool's difficulty (./local-difficulty.ts).
+   */
+  readonly localDifficulty?: VardiffSettings | null;
 }
 
 /**

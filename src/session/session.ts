@@ -38,6 +38,8 @@ import { type EndCause, SESSION_ERRORS, SESSION_LIMITS, type SessionOptions, typ
 import { SubmitPipeline } from './submit.js';
 import { SubmitLimiter } from './submit-limit.js';
 import { Workers } from './workers.js';
+import { MinerDifficulty } from './difficulty.js';
+import type { HashrateEstimate } from '../work/hashrate.js';
 
 export { type EndCause, SESSION_ERRORS, SESSION_LIMITS, type SessionOptions, type SessionStatus, type WorkerRewrite } from './options.js';
 
@@ -58,6 +60,8 @@ export class MinerSession {
   readonly #o: SessionOptions;
   readonly #up: PoolLink;
   readonly #now: () => number;
+  /** The pool's and the local difficulty, and the hash rate measured from shares. */
+  readonly #difficulty: MinerDifficulty;
   readonly #work: MinerWork;
   readonly #authorized: Workers;
   readonly #handshake: Handshake;
@@ -85,8 +89,12 @@ export class MinerSession {
     this.id = options.id;
     this.#up = options.upstream;
     this.#now = options.now ?? Date.now;
+
     this.startedAt = this.#now();
     this.#work = new MinerWork(options.jobCache ?? SHARED_JOB_CACHE, options.jobStoreLimits);
+    this.#difficulty = new MinerDifficulty(this.#work, options.localDifficulty, this.#now, (difficulty) => {
+      if (this.#work.extranonce1 !== null) this.#send(encodePoolMessage({ type: 'set-difficulty', id: null, difficulty }));
+    });
     this.#authorized = new Workers({ maxWorkers: options.maxWorkers, rewrite: options.worker });
     this.#replies = new ReplyOrder((line) => this.#send(line));
     this.#limiter = new SubmitLimiter(
@@ -105,6 +113,7 @@ export class MinerSession {
       ntimeWindowSeconds: options.ntimeWindowSeconds,
       stats: (w) => this.#stats(w),
       onBlock: options.onBlock,
+      onValidShare: (ctx, jobId) => this.#difficulty.validShare(ctx.jobDifficulty ?? ctx.difficulty, jobId),
     });
     this.#handshake = new Handshake({
       link: options.upstream,
@@ -138,16 +147,14 @@ export class MinerSession {
     return this.#work.poolDifficulty;
   }
 
-  /**
-   * Sets the local (telemetry) difficulty, or null to work at the pool's again (issue 12). The miner works at
-   * min(local, pool) and gets a mining.set_difficulty when that changes; shares below the pool's difficulty are
-   * answered by hashgate and not forwarded. Not a power lever: an ASIC draws the same at any share difficulty.
-   */
+  /** Sets the local (telemetry) difficulty, or null to work at the pool's again (./difficulty.ts). */
   setLocalDifficulty(difficulty: number | null): void {
-    const w = this.#work;
-    const before = w.difficulty;
-    const after = w.setLocalDifficulty(difficulty);
-    if (after !== before && w.extranonce1 !== null) this.#send(encodePoolMessage({ type: 'set-difficulty', id: null, difficulty: after }));
+    this.#difficulty.setLocal(difficulty);
+  }
+
+  /** This connection's measured hash rate (its valid shares over the last minute), or null before its first job. */
+  hashrate(): HashrateEstimate | null {
+    return this.#difficulty.hashrate();
   }
 
   get versionMask(): number | null {
@@ -320,6 +327,7 @@ export class MinerSession {
       case 'extranonce-subscribe':
         return this.#task(hs.extranonceSubscribe(msg.id, this.#slot(msg.id)), 'extranonce.subscribe');
       case 'suggest-difficulty':
+        this.#difficulty.suggest(msg.difficulty);
         return this.#task(hs.suggestDifficulty(msg.id, msg.difficulty, this.#slot(msg.id)), 'suggest_difficulty');
       case 'ping':
         if (msg.id !== null) this.#slot(msg.id)(encodeResponse(msg.id, 'pong'));
@@ -454,19 +462,23 @@ export class MinerSession {
     const w = this.#work;
     switch (msg.type) {
       case 'notify': {
+        this.#difficulty.beforeJob();
         const n = w.notify(msg);
         if (!n.ok) {
           this.#o.log.warn({ field: n.error.field, error: n.error.message }, 'pool sent an unusable job; not relayed');
           return;
         }
         if (this.#journaled) this.#o.journal?.notify(this.id, msg.job, n.msg.cleanJobs);
-        if (w.extranonce1 !== null) this.#send(encodePoolMessage(n.msg));
+        if (w.extranonce1 === null) return;
+        this.#send(encodePoolMessage(n.msg));
+        this.#difficulty.jobSent(msg.job.jobId);
         return;
       }
-      case 'set-difficulty':
-        // The miner gets its own difficulty: the pool's, or the local one when lower (unchanged then).
-        this.#send(encodePoolMessage({ ...msg, difficulty: w.setDifficulty(msg.difficulty) }));
+      case 'set-difficulty': {
+        // The miner gets its own difficulty: the pool's, or the local one when lower.
+        this.#send(encodePoolMessage({ ...msg, difficulty: this.#difficulty.pool(msg.difficulty) }));
         return;
+      }
       case 'set-extranonce':
         if (!this.#handshake.extranonceSubscribed) {
           // The miner never said it understands mining.set_extranonce: its next shares would all be

@@ -61,6 +61,8 @@ export interface SubmitContext {
   readonly difficulty: number;
   /** The pool's difficulty in force for this job: above `difficulty` while a local difficulty is set. */
   readonly poolDifficulty: number;
+  /** The miner's difficulty when the job was sent (absent: `difficulty`). */
+  readonly jobDifficulty?: number;
   /** The pool-side user of the worker, or undefined when the worker is not authorized on this connection. */
   readonly poolUser: string | undefined;
   /** False until the session has a record in the recorder (shares before it are not recorded). */
@@ -80,6 +82,8 @@ export interface SubmitPipelineOptions {
   /** The stats of a worker (created on first use). */
   readonly stats: (worker: string) => WorkerStats;
   readonly onBlock?: (() => void) | undefined;
+  /** Every share found valid, with what it was checked against (the telemetry difficulty's evidence). */
+  readonly onValidShare?: ((ctx: SubmitContext, jobId: string) => void) | undefined;
 }
 
 export class SubmitPipeline {
@@ -138,6 +142,7 @@ export class SubmitPipeline {
     if (verdict.valid) {
       stats.localShares++;
       stats.localDifficulty += ctx.difficulty;
+      o.onValidShare?.(ctx, share.jobId);
       if (ctx.poolDifficulty > ctx.difficulty && !meetsDifficulty(verdict.hashValue, ctx.poolDifficulty)) {
         // Telemetry only: below the pool's difficulty, so the pool would never have seen it.
         stats.localOnly++;

@@ -55,6 +55,13 @@ export interface RigStatus {
   /** Reason of the last decision about this rig. */
   readonly reason: string | null;
   readonly since: number;
+  /** TH/s measured from the rig's own shares over the last minute (all its sessions), null before any job. */
+  readonly measuredThs: number | null;
+  /** The 90 % interval of measuredThs (high is null while unbounded: no share and no difficulty known yet). */
+  readonly measuredThsLow: number | null;
+  readonly measuredThsHigh: number | null;
+  /** What the rig really draws by its measured hash rate: measuredThs × its rated J/TH (null when unknown). */
+  readonly measuredWatts: number | null;
   /** Until when the rig's last accepted command settles (it stops, boots or ramps: not resumed, shed last); null when not settling. */
   readonly settlingUntil: number | null;
 }
@@ -137,6 +144,14 @@ export interface StatusSink {
   close(): Promise<void> | void;
 }
 
+/** A hash rate measured from shares: H/s with its confidence interval (src/work/hashrate.ts), and the shares behind it. */
+export interface MeasuredRate {
+  readonly hashesPerSecond: number;
+  readonly low: number;
+  readonly high: number;
+  readonly shares: number;
+}
+
 /** One live, authorized miner session as the throttle sees it. */
 export interface FleetSession {
   readonly rigId: string;
@@ -144,6 +159,8 @@ export interface FleetSession {
   /** Shares accepted (locally valid) so far in this session. */
   readonly accepted: number;
   readonly lastShareAt: number | null;
+  /** The session's hash rate measured from its valid shares over the last minute; null/absent before its first job. */
+  readonly hashrate?: MeasuredRate | null;
 }
 
 /** What the daemon offers the throttle. */

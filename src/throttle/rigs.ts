@@ -39,6 +39,8 @@ export interface RigRecord {
    * or stops: not resumed meanwhile, and shed only when no other rig can cover. 0 = none.
    */
   settleUntil: number;
+  /** The rig's measured hash rate at the last tick (SessionTotals.hashrate), null before any. */
+  measured: SessionTotals['hashrate'];
 }
 
 /** One rig's live sessions, summed. */
@@ -47,6 +49,18 @@ export interface SessionTotals {
   ip: string | null;
   accepted: number;
   lastShareAt: number | null;
+  /** Summed over the rig's sessions that have an estimate; null when none has. */
+  hashrate: { hashesPerSecond: number; low: number; high: number; shares: number } | null;
+}
+
+function addRate(a: SessionTotals['hashrate'], b: FleetSession['hashrate']): SessionTotals['hashrate'] {
+  if (b === null || b === undefined) return a;
+  if (a === null) return { ...b };
+  a.hashesPerSecond += b.hashesPerSecond;
+  a.low += b.low;
+  a.high += b.high;
+  a.shares += b.shares;
+  return a;
 }
 
 /** The fleet's live sessions, summed per rig. */
@@ -54,10 +68,12 @@ export function sessionTotals(sessions: Iterable<FleetSession>): Map<string, Ses
   const seen = new Map<string, SessionTotals>();
   for (const s of sessions) {
     const a = seen.get(s.rigId);
-    if (a === undefined) seen.set(s.rigId, { sessions: 1, ip: s.ip, accepted: s.accepted, lastShareAt: s.lastShareAt });
+    if (a === undefined)
+      seen.set(s.rigId, { sessions: 1, ip: s.ip, accepted: s.accepted, lastShareAt: s.lastShareAt, hashrate: addRate(null, s.hashrate) });
     else {
       a.sessions++;
       a.accepted += s.accepted;
+      a.hashrate = addRate(a.hashrate, s.hashrate);
       if (s.lastShareAt !== null && (a.lastShareAt === null || s.lastShareAt > a.lastShareAt)) a.lastShareAt = s.lastShareAt;
     }
   }
@@ -85,6 +101,7 @@ export function createRigRecord(spec: RigSpec, totals: SessionTotals, now: numbe
     retryAt: 0,
     failures: 0,
     settleUntil: 0,
+    measured: null,
   };
 }
 
@@ -97,6 +114,7 @@ export function recordSeen(r: RigRecord, a: SessionTotals, now: number): void {
   r.accepted = a.accepted;
   if (a.lastShareAt !== null && (r.lastShareAt === null || a.lastShareAt > r.lastShareAt)) r.lastShareAt = a.lastShareAt;
   r.sessions = a.sessions;
+  r.measured = a.hashrate;
   r.ip = a.ip ?? r.ip;
   r.lastSeenAt = now;
 }
@@ -104,6 +122,7 @@ export function recordSeen(r: RigRecord, a: SessionTotals, now: number): void {
 /** A rig with no session this tick. True when it can be forgotten: running, idle, and unseen for FORGET_AFTER_MS. */
 export function recordUnseen(r: RigRecord, now: number): boolean {
   r.sessions = 0;
+  r.measured = null;
   r.accepted = 0;
   return r.state.kind === 'running' && !r.busy && now - r.lastSeenAt > FORGET_AFTER_MS;
 }

@@ -19,6 +19,22 @@ export interface StatusInput {
   readonly rigs: Iterable<RigRecord>;
 }
 
+const TH = 1e12;
+
+/** The rig's measured TH/s, its interval, and the watts that rate means at the rig's rated J/TH. */
+function measuredOf(r: RigRecord): Pick<RigStatus, 'measuredThs' | 'measuredThsLow' | 'measuredThsHigh' | 'measuredWatts'> {
+  const m = r.measured;
+  if (m === null) return { measuredThs: null, measuredThsLow: null, measuredThsHigh: null, measuredWatts: null };
+  const ths = m.hashesPerSecond / TH;
+  const jPerTh = r.spec.ratedThs > 0 ? r.spec.ratedWatts / r.spec.ratedThs : null;
+  return {
+    measuredThs: ths,
+    measuredThsLow: m.low / TH,
+    measuredThsHigh: Number.isFinite(m.high) ? m.high / TH : null,
+    measuredWatts: jPerTh === null ? null : ths * jPerTh,
+  };
+}
+
 /** One rig's row. A running rig with no session draws nothing hashgate counts (it is off, or on another pool). */
 export function rigStatusOf(r: RigRecord, now: number): RigStatus {
   return {
@@ -39,6 +55,7 @@ export function rigStatusOf(r: RigRecord, now: number): RigStatus {
     reason: r.reason,
     since: r.state.since,
     settlingUntil: r.settleUntil > now ? r.settleUntil : null,
+    ...measuredOf(r),
   };
 }
 

@@ -59,6 +59,10 @@ export function rig(id: string, group: string, state: RigStatus['state'], watts:
     reason: null,
     since: 1_700_000_000_000,
     settlingUntil: null,
+    measuredThs: null,
+    measuredThsLow: null,
+    measuredThsHigh: null,
+    measuredWatts: null,
   };
 }
 

@@ -174,11 +174,11 @@ t.test('corruption: each kind is reported with file:line and code, nothing crash
     },
     {
       name: 'unsupported version',
-      file: rewrite(path, (ls) => [ls[0].replace('"v":1', '"v":2'), ...ls.slice(1)]),
+      file: rewrite(path, (ls) => [ls[0].replace('"v":2', '"v":3'), ...ls.slice(1)]),
       kind: 'version',
       code: 'HG_ERR_JOURNAL_VERSION',
       line: 1,
-      message: /format version 2 is not supported/,
+      message: /format version 3 is not supported \(this hashgate reads v1 and v2\)/,
     },
     {
       name: 'missing header',

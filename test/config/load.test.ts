@@ -42,10 +42,22 @@ t.test('defaults: one pool is all it takes', async (t) => {
   t.same(c.pools, [{ host: 'pool.example.com', port: 3333, url: POOL, user: null, password: null }]);
   t.same(c.worker, { mode: 'passthrough', separator: '.' });
   t.same(c.limits, CONFIG_DEFAULTS.limits);
-  t.same(c.shares, { forwardRejected: false, ntimeWindowSeconds: 7200 });
+  t.same(c.shares, {
+    forwardRejected: false,
+    ntimeWindowSeconds: 7200,
+    localDifficulty: {
+      enabled: false,
+      targetSharesPerMinute: 300,
+      tolerance: 0.25,
+      minDifficulty: 1,
+      maxDifficulty: 1e9,
+      startDifficulty: 10_000,
+      minRetargetSeconds: 10,
+    },
+  });
   t.same(c.failover, CONFIG_DEFAULTS.failover);
   t.same(c.shutdown, CONFIG_DEFAULTS.shutdown);
-  t.same(c.journal, { path: null, rotateBytes: 268435456 });
+  t.same(c.journal, { path: null, rotateBytes: 268435456, localShares: { mode: 'aggregate', flushMs: 10_000 } });
   t.same(c.log, { level: 'info', pretty: false });
 });
 
@@ -149,6 +161,7 @@ t.test('env mapping: every option has its variable, values converted by type', a
     HASHGATE_MAX_WORKERS_PER_CONNECTION: '7',
     HASHGATE_FORWARD_REJECTED: 'yes',
     HASHGATE_NTIME_WINDOW_SECONDS: '600',
+    HASHGATE_LOCAL_DIFFICULTY: 'on',
     HASHGATE_BACKOFF_BASE_MS: '100',
     HASHGATE_BACKOFF_MAX_MS: '200',
     HASHGATE_BACKOFF_JITTER: '0.1',
@@ -194,7 +207,11 @@ t.test('env mapping: every option has its variable, values converted by type', a
     submitBurst: 3,
     maxWorkersPerConnection: 7,
   });
-  t.same(c.shares, { forwardRejected: true, ntimeWindowSeconds: 600 });
+  t.same(c.shares, {
+    forwardRejected: true,
+    ntimeWindowSeconds: 600,
+    localDifficulty: { ...CONFIG_DEFAULTS.shares.localDifficulty, enabled: true },
+  });
   t.same(c.failover, {
     backoffBaseMs: 100,
     backoffMaxMs: 200,
@@ -204,7 +221,7 @@ t.test('env mapping: every option has its variable, values converted by type', a
     poolLossGraceMs: 1000,
   });
   t.same(c.shutdown, { deadlineMs: 3000 });
-  t.same(c.journal, { path: '/var/lib/hashgate/j.jsonl', rotateBytes: 0 });
+  t.same(c.journal, { path: '/var/lib/hashgate/j.jsonl', rotateBytes: 0, localShares: { mode: 'aggregate', flushMs: 10_000 } });
   t.same(c.log, { level: 'warn', pretty: false });
 });
 
@@ -415,4 +432,23 @@ t.test('text values that are not what the option wants are reported with the opt
   const twice = problemsOf({ file: { name: 'f.json', value: { pools: [{ url: 'stratum+tcp://u:x@h:1', password: 'y' }] } } });
   t.same(paths(twice), ['pools[0].password']);
   t.match(twice[0]!.message, /given twice.*\(in f\.json\)$/);
+});
+
+t.test('shares.localDifficulty: bounds checked together, every problem by its path', async (t) => {
+  const ld = (v: Record<string, unknown>) =>
+    problemsOf({ file: { name: 'f.json', value: { pools: [POOL], shares: { localDifficulty: v } } } });
+  t.same(paths(ld({ minDifficulty: 100, maxDifficulty: 10 })), ['shares.localDifficulty.maxDifficulty']);
+  t.same(paths(ld({ startDifficulty: 5, minDifficulty: 10 })), ['shares.localDifficulty.startDifficulty']);
+  t.same(paths(ld({ targetSharesPerMinute: 0, tolerance: -1 })), [
+    'shares.localDifficulty.targetSharesPerMinute',
+    'shares.localDifficulty.tolerance',
+  ]);
+  t.equal(
+    buildConfig({
+      file: { name: 'f.json', value: { pools: [POOL], shares: { localDifficulty: { enabled: true, targetSharesPerMinute: 120 } } } },
+    }).shares.localDifficulty.targetSharesPerMinute,
+    120,
+    'a usable block',
+  );
+  t.equal(buildConfig({ flags: { pool: POOL, 'local-difficulty': true } }).shares.localDifficulty.enabled, true, '--local-difficulty');
 });

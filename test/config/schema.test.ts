@@ -137,8 +137,8 @@ t.test('the schema fills every default and refuses unknown keys', async (t) => {
   t.same(c.listen, [{ host: '0.0.0.0', port: 3333 }]);
   t.same(c.limits, CONFIG_DEFAULTS.limits);
   t.same(c.failover, CONFIG_DEFAULTS.failover);
-  t.same(c.shares, { forwardRejected: false, ntimeWindowSeconds: 7200 });
-  t.same(c.journal, { path: null, rotateBytes: 256 * 1024 * 1024 });
+  t.same(c.shares, CONFIG_DEFAULTS.shares);
+  t.same(c.journal, { path: null, rotateBytes: 256 * 1024 * 1024, localShares: { mode: 'aggregate', flushMs: 10_000 } });
   t.equal(c.limits.maxLineBytes, 16 * 1024);
   const r = ConfigSchema.safeParse({ pools: ['stratum+tcp://h:1'], limits: { bogus: 1 } });
   t.equal(r.success, false);

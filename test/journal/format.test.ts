@@ -1,12 +1,28 @@
 import fc from 'fast-check';
 import t from 'tap';
-import { encodeRecord, type JournalRecord, LOCAL_VERDICTS, parseRecord, RECORD_TYPES } from '../../src/journal/format.js';
+import {
+  encodeRecord,
+  JOURNAL_FORMAT_VERSION,
+  type JournalRecord,
+  LOCAL_VERDICTS,
+  parseRecord,
+  READABLE_VERSIONS,
+  RECORD_TYPES,
+  V1_RECORD_TYPES,
+} from '../../src/journal/format.js';
 import { REJECT_REASONS } from '../../src/protocol/stratum-errors.js';
 
 const H64 = 'ab'.repeat(32);
 
 const SAMPLES: Record<string, JournalRecord> = {
-  hdr: { t: 'hdr', ts: 1, v: 1, sw: 'hashgate/0.1.0', lim: { maxJobs: 16, maxStaleIds: 256, maxSharesPerJob: 1000, ntimeWindow: 7200 } },
+  hdr: {
+    t: 'hdr',
+    ts: 1,
+    v: 2,
+    sw: 'hashgate/0.1.0',
+    lim: { maxJobs: 16, maxStaleIds: 256, maxSharesPerJob: 1000, ntimeWindow: 7200 },
+    lm: 'aggregate',
+  },
   sess: { t: 'sess', ts: 2, sid: 's1', w: 'rig1', en1: '0a0b0c0d', en2: 4, mask: '1fffe000', peer: '10.0.0.1:4028', pool: 'pool:3333' },
   job: {
     t: 'job',
@@ -40,6 +56,21 @@ const SAMPLES: Record<string, JournalRecord> = {
     pe: [23, 'Low difficulty share'],
   },
   end: { t: 'end', ts: 6, sid: 's1', why: 'bye' },
+  lsh: {
+    t: 'lsh',
+    ts: 7,
+    sid: 's1',
+    w: 'rig1',
+    jid: '1a',
+    en2: '00000002',
+    ntm: '665a6481',
+    non: 'deadbeef',
+    vb: '00002000',
+    d: 2 ** -34,
+    h: H64,
+    sd: 0.5,
+  },
+  loc: { t: 'loc', ts: 10_000, sid: 's1', w: 'rig1', n: 3, d: 6.5, lo: 2, hi: 2.5, from: 7, to: 9_500 },
 };
 
 t.test('every record type round-trips through encode and parse', async (t) => {
@@ -90,6 +121,22 @@ const BAD: [string, Record<string, unknown>, string][] = [
   ['hdr', { v: 'one' }, 'hdr.v: must be an integer'],
   ['hdr', { lim: { maxJobs: 0 } }, 'hdr.lim.maxJobs: must be an integer'],
   ['end', { sid: '' }, 'end.sid: must be a non-empty string'],
+  ['hdr', { lm: 'some' }, 'hdr.lm: must be one of aggregate, every, off'],
+  ['lsh', { d: -1 }, 'lsh.d: must be a number > 0'],
+  ['lsh', { lv: 'great' }, 'lsh.lv: must be one of'],
+  ['lsh', { jid: undefined }, 'lsh.jid: is missing'],
+  ['lsh', { h: 'abc' }, 'lsh.h: must be 64 hex digits'],
+  ['loc', { n: -1 }, 'loc.n: must be an integer from 0'],
+  ['loc', { n: 1.5 }, 'loc.n: must be an integer from 0'],
+  ['loc', { d: -1 }, 'loc.d: must be a number >= 0'],
+  ['loc', { from: 9_600 }, 'loc.to: must be epoch milliseconds >= from (9600)'],
+  ['loc', { to: undefined }, 'loc.to: must be epoch milliseconds'],
+  ['loc', { d: 5.9 }, 'loc.d: 5.9 is below n × lo (3 × 2)'],
+  ['loc', { d: 7.6 }, 'loc.d: 7.6 is above n × hi (3 × 2.5)'],
+  ['loc', { lo: 3 }, 'loc.hi: must be >= lo (3), got 2.5'],
+  ['loc', { lo: 0 }, 'loc.lo: must be a number > 0'],
+  ['loc', { n: 0, lo: undefined, hi: undefined }, 'loc.d: must be 0 when n is 0'],
+  ['loc', { sid: '' }, 'loc.sid: must be a non-empty string'],
 ];
 
 t.test('a bad field is named with its record type and key', async (t) => {
@@ -102,6 +149,28 @@ t.test('a bad field is named with its record type and key', async (t) => {
       t.match(r.message, message);
     }
   }
+});
+
+t.test('v2 is written; v1 and v2 are read; a v1 segment has no local-only share records', async (t) => {
+  t.equal(JOURNAL_FORMAT_VERSION, 2);
+  t.same(READABLE_VERSIONS, [1, 2]);
+  t.same(RECORD_TYPES, [...V1_RECORD_TYPES, 'loc', 'lsh']);
+  for (const type of ['loc', 'lsh']) {
+    const line = encodeRecord(SAMPLES[type]);
+    t.ok(parseRecord(line).ok, `${type} is a v2 record`);
+    t.ok(parseRecord(line, 2).ok, `${type} in a v2 segment`);
+    const v1 = parseRecord(line, 1);
+    t.notOk(v1.ok, `${type} in a v1 segment is refused`);
+    if (!v1.ok) {
+      t.equal(v1.kind, 'record-type');
+      t.match(v1.message, `unknown record type "${type}" (v1 has hdr, sess, job, ntf, share, end)`);
+    }
+  }
+  for (const type of V1_RECORD_TYPES) t.ok(parseRecord(encodeRecord(SAMPLES[type]), 1).ok, `${type} is still a v1 record`);
+  const exact = parseRecord(encodeRecord({ ...SAMPLES.loc, n: 3, d: 0.3, lo: 0.1, hi: 0.1 } as JournalRecord));
+  t.ok(exact.ok, 'n × lo ≤ d ≤ n × hi allows for floating-point sums (0.1 + 0.1 + 0.1 > 0.3)');
+  const empty = parseRecord(encodeRecord({ t: 'loc', ts: 1, sid: 's', w: '', n: 0, d: 0, from: 1, to: 1 }));
+  t.ok(empty.ok, 'an empty aggregate without lo / hi is well-formed');
 });
 
 t.test('not JSON, not an object, unknown type, empty line', async (t) => {

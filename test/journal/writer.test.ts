@@ -76,7 +76,7 @@ t.test('round trip: header first, then sessions, jobs, notifies, shares and ends
     ['hdr', 'sess', 'job', 'ntf', 'share', 'end'],
   );
   const [hdr, sess, jobRec, ntf, share, end] = recs;
-  t.match(hdr, { t: 'hdr', v: 1, sw: /^hashgate\/\d+\.\d+\.\d+/, lim: { maxJobs: 16, ntimeWindow: 7200 } });
+  t.match(hdr, { t: 'hdr', v: 2, sw: /^hashgate\/\d+\.\d+\.\d+/, lim: { maxJobs: 16, ntimeWindow: 7200 }, lm: 'aggregate' });
   t.match(sess, { sid: 'a', w: 'rig-a', en1: '00000001', en2: 4, mask: '1fffe000' });
   t.match(jobRec, {
     jk: 0,
