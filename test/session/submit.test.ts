@@ -208,11 +208,11 @@ t.test(
       'exactly the shares that meet the pool difficulty went to the pool, in order',
     );
     t.equal(h.records.length, expectForwarded.length, 'the journal has the forwarded shares');
-  t.equal(h.locals.length, 64 - expectForwarded.length, 'and is told of the local-only ones');
-  t.ok(
-    h.locals.every((r) => r.difficulty === 1e-12 && r.verdict.valid),
-    'at the local difficulty they were checked at',
-  );
+    t.equal(h.locals.length, 64 - expectForwarded.length, 'and is told of the local-only ones');
+    t.ok(
+      h.locals.every((r) => r.difficulty === 1e-12 && r.verdict.valid),
+      'at the local difficulty they were checked at',
+    );
     t.ok(
       h.records.every((r) => r.share.difficulty === pool),
       'recorded at the pool difficulty (what the pool judged them at)',
