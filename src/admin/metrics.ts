@@ -253,6 +253,12 @@ export class Metrics implements MetricsRecorder {
     th('asic_budget_watts', 'Watts the ASIC fleet may draw: site − base load − headroom − GPU need.', (s) => s.budget.asicWatts);
     th('asic_watts', 'ASIC watts running by the model (rated, power target, or idle draw per rig).', (s) => s.asicWatts);
     th('freed_watts', 'Watts freed for the GPUs by curtailed and reduced rigs.', (s) => s.freedWatts);
+    th('measured_ths', "TH/s measured from the rigs' own shares over the last minute (rigs with a measurement).", (s) =>
+      s.rigs.reduce((sum, r) => sum + (r.measuredThs ?? 0), 0),
+    );
+    th('measured_asic_watts', "ASIC watts by the measured hash rate × each rig's rated J/TH (rigs with a measurement).", (s) =>
+      s.rigs.reduce((sum, r) => sum + (r.measuredWatts ?? 0), 0),
+    );
     th('redis_up', '1 while Redis answers and its data is fresh, else 0 (NaN with the throttle off).', (s) => (s.redis.healthy ? 1 : 0));
     th('redis_last_ok_timestamp_seconds', 'Unix time of the last good Redis read (0 = never).', (s) =>
       s.redis.lastOkAt === null ? 0 : s.redis.lastOkAt / 1000,
@@ -300,6 +306,14 @@ export class Metrics implements MetricsRecorder {
     this.#gauge('rig_watts', `Watts per rig by the model (admin.perRigMetrics; at most ${this.#maxRigs} rigs).`, ['rig', 'group'], (g) => {
       for (const [rig, r] of rigs()) g.set({ rig, group: labelValue(r.group) }, r.watts);
     });
+    this.#gauge(
+      'rig_measured_ths',
+      'TH/s per rig measured from its own shares over the last minute (admin.perRigMetrics; NaN before any).',
+      ['rig', 'group'],
+      (g) => {
+        for (const [rig, r] of rigs()) g.set({ rig, group: labelValue(r.group) }, r.measuredThs ?? Number.NaN);
+      },
+    );
     this.#gauge(
       'rig_state',
       'Power state per rig: 1 for the current state, 0 for the others (admin.perRigMetrics).',

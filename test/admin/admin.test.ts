@@ -457,3 +457,24 @@ t.test('docs/grafana/hashgate.json: parses, uses ${DS_PROMETHEUS}, and every met
   ])
     t.ok(used.has(n), `a panel shows ${n}`);
 });
+
+t.test('measured hash rate and watts: fleet totals always, per rig only with perRigMetrics', async (t) => {
+  const measured = (id: string, ths: number, watts: number) => ({
+    ...rig(id, 'rack-1', 'running', 3000),
+    measuredThs: ths,
+    measuredWatts: watts,
+  });
+  const rigs = [measured('m1', 95.5, 3100), measured('m2', 20, 650), rig('m3', 'rack-1', 'curtailed', 20)];
+  const off = await start(t);
+  off.source.state.throttle = throttle('live', rigs);
+  let s = parseExposition((await request(off.port, '/metrics')).body);
+  t.equal(value(s, 'hashgate_measured_ths'), 115.5, 'summed over the rigs with a measurement');
+  t.equal(value(s, 'hashgate_measured_asic_watts'), 3750);
+  t.equal(find(s, 'hashgate_rig_measured_ths').length, 0, 'no per-rig series by default');
+  const source = fakeSource();
+  source.state.throttle = throttle('live', rigs);
+  const on = await start(t, { perRigMetrics: true, source });
+  s = parseExposition((await request(on.port, '/metrics')).body);
+  t.equal(value(s, 'hashgate_rig_measured_ths', { rig: 'm1', group: 'rack-1' }), 95.5);
+  t.ok(Number.isNaN(value(s, 'hashgate_rig_measured_ths', { rig: 'm3', group: 'rack-1' })), 'NaN before any measurement');
+});
