@@ -23,7 +23,8 @@ t.test(`${MINERS} concurrent miners: all connect, subscribe, authorize and get a
   for (let i = 0; i < MINERS; i += BATCH) {
     const batch = await Promise.all(
       Array.from({ length: BATCH }, (_, j) =>
-        startSimMiner({ port, user: `rig${i + j}`, maxShares: 1, maxHashRate: 5000, lifetimeMs: 30_000 }),
+        // A generous connect deadline: 100 connects at once on a loaded 2-core machine can take seconds.
+        startSimMiner({ port, user: `rig${i + j}`, maxShares: 1, maxHashRate: 5000, lifetimeMs: 30_000, connectTimeoutMs: 20_000 }),
       ),
     );
     miners.push(...batch);

@@ -78,13 +78,13 @@ function resetSession(ctx: MinerContext): void {
   dropPending(ctx);
 }
 
-function connectOnce(host: string, port: number): Promise<net.Socket> {
+function connectOnce(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
   return new Promise<net.Socket>((resolve, reject) => {
     const s = net.connect({ host, port });
     const t = setTimeout(() => {
       s.destroy();
       reject(new Error('connect timeout'));
-    }, 2000);
+    }, timeoutMs);
     s.once('connect', () => {
       clearTimeout(t);
       s.off('error', reject);
@@ -134,7 +134,7 @@ export async function connectWithRetries(ctx: MinerContext, attempts: number): P
     if (i > 0) await sleep(ctx, ctx.reconnectDelayMs);
     if (ctx.closed) return false;
     try {
-      const s = await connectOnce(ctx.host, ctx.port);
+      const s = await connectOnce(ctx.host, ctx.port, ctx.opts.connectTimeoutMs ?? 2000);
       if (ctx.closed) {
         s.destroy();
         return false;

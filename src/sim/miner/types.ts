@@ -49,6 +49,8 @@ export interface SimMinerOptions {
   reconnectAttempts?: number;
   /** Pause between attempts (default 100 ms). */
   reconnectDelayMs?: number;
+  /** Give up one TCP connect after this long (default 2000 ms; a test opening hundreds at once on a busy machine wants more). */
+  connectTimeoutMs?: number;
   /** Cap on client.reconnect's wait (default 5000 ms). */
   maxReconnectWaitMs?: number;
   /** Requests unanswered after this are given up (default 5000 ms). */
