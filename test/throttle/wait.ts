@@ -12,7 +12,7 @@ import type { EventEmitter } from 'node:events';
 export type Subscribe = (wake: () => void) => () => void;
 
 /** Resolves once pred() holds: checked at once and after every notification; rejects with the label after ms. */
-export function when(pred: () => boolean, label: string, sources: readonly Subscribe[], ms = 20_000): Promise<void> {
+export function when(pred: () => boolean, label: string, sources: readonly Subscribe[], ms = 45_000): Promise<void> {
   if (pred()) return Promise.resolve();
   return new Promise<void>((resolve, reject) => {
     const offs: (() => void)[] = [];
