@@ -44,7 +44,13 @@ export type SessionStatus = (typeof SESSION_STATUSES)[number];
 
 export const RIG_STATES = ['running', 'reduced', 'curtailed'] as const satisfies readonly RigPowerState['kind'][];
 
-export const RIG_ALERTS = ['still-hashing', 'not-resumed', 'driver-error'] as const satisfies readonly RigAlert[];
+export const RIG_ALERTS = [
+  'still-hashing',
+  'not-resumed',
+  'under-performing',
+  'not-reduced',
+  'driver-error',
+] as const satisfies readonly RigAlert[];
 
 export const DRIVER_KINDS = ['luxos', 'esp-miner', 'antminer', 'whatsminer', 'stratum'] as const satisfies readonly DriverKind[];
 

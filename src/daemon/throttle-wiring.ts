@@ -91,7 +91,10 @@ function fleetOf(w: ThrottleWiring): Fleet {
           if (wk.lastShareAt !== null && (lastShareAt === null || wk.lastShareAt > lastShareAt)) lastShareAt = wk.lastShareAt;
         }
         const h = s.hashrate();
-        const hashrate = h === null ? null : { hashesPerSecond: h.hashesPerSecond, low: h.low, high: h.high, shares: h.shares };
+        const hashrate =
+          h === null
+            ? null
+            : { hashesPerSecond: h.hashesPerSecond, low: h.low, high: h.high, shares: h.shares, windowSeconds: h.windowSeconds };
         yield { rigId, ip: normalizeRigIp(c.ip), accepted, lastShareAt, hashrate };
       }
     },

@@ -13,7 +13,9 @@
  * - Timing per driver (RigControl.timing): after the firmware accepted a
  *   command the rig settles for the command's settle time (it stops, boots or
  *   ramps meanwhile: not resumed, shed only when no other rig can cover), and
- *   verification counts from the answer.
+ *   verification counts from the answer. The rig's measured rate when the
+ *   command was sent and the answer's time start the command's proof
+ *   (RigRecord.proof, ./verify.ts).
  * - A decision is applied optimistically: the rig's new state at once (so the
  *   next tick does not pick more rigs for the same watts), busy until the
  *   driver answers. Success publishes the decision event; failure puts the
@@ -141,6 +143,9 @@ export class Actuator {
     r.state = command.after;
     r.busy = true;
     r.reason = d.reason;
+    // The proof of this command compares what the rig does after it with the rate it had when it was sent.
+    r.rateAtDispatch = r.measured === null ? null : { ...r.measured };
+    r.drawWatts = null;
     this.decisions++;
     this.#o.log.info(
       { rig: d.rig, action: d.action, watts: command.watts, driver: control.kind, reason: d.reason },
@@ -169,7 +174,18 @@ export class Actuator {
     // rig still hashes: only a full curtail is checked for shares.
     if (d.action === 'resume') r.resumedAt = now;
     else if (d.action === 'curtail') r.curtailedAt = now;
-    r.settleUntil = now + settleMs(control, d.action);
+    const settle = settleMs(control, d.action);
+    r.settleUntil = now + settle;
+    r.proof = {
+      action: d.action,
+      answeredAt: now,
+      settleMs: settle,
+      before: r.rateAtDispatch,
+      watts: d.action === 'set-power' ? (d.watts ?? null) : null,
+      state: 'pending',
+      by: 'measurement',
+      at: null,
+    };
     if (r.failures > 0) this.#o.log.info({ rig: d.rig, action: d.action }, 'driver command succeeded again');
     r.failures = 0;
     r.retryAt = 0;

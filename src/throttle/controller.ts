@@ -15,8 +15,14 @@
  * - A failed driver command puts the rig's state back, flags it driver-error
  *   and keeps it out of planning for a backoff, so other rigs cover its watts
  *   meanwhile (./actuator.ts).
- * - Verification (./verify.ts): still-hashing, not-resumed, with windows
- *   that add each driver's settle time (RigControl.timing); a rig whose last
+ * - Verification (./verify.ts, ./rig-proof.ts): each accepted decision is
+ *   proven from the rig's measured hash rate (curtail: silence at a 1e-4
+ *   false-alarm bound; power target and resume: the measured interval against
+ *   a ±20 % band), with today's time rules where no rate is known; alerts
+ *   still-hashing, under-performing, not-reduced, not-resumed, and windows
+ *   that add each driver's settle time (RigControl.timing). A curtailed rig
+ *   whose measured shares keep coming (a zombie) is planned at its measured
+ *   watts (PlannerRig.drawWatts), so other rigs cover it. A rig whose last
  *   command is still settling is not resumed and is shed last (./planner.ts).
  *
  * Time comes from an injected Clock (../util/clock.ts): the stamps, the plans and
@@ -31,7 +37,16 @@ import { type Clock, type ClockTimer, clockWithNow, systemClock } from '../util/
 import { matchRig } from './inventory.js';
 import { plan } from './planner.js';
 import { computeBudget } from './policy.js';
-import { type RigRecord, createRigRecord, freedWatts, pruneShareStamps, recordSeen, recordUnseen, sessionTotals } from './rigs.js';
+import {
+  type RigRecord,
+  createRigRecord,
+  freedWatts,
+  pruneShareStamps,
+  recordSeen,
+  recordUnseen,
+  rigWatts,
+  sessionTotals,
+} from './rigs.js';
 import { type ThrottleConfig, throttleSettingsFromConfig } from './settings.js';
 import { StaleTracker } from './stale.js';
 import { buildStatus } from './status.js';
@@ -53,7 +68,7 @@ import {
   type ThrottleSettings,
   type ThrottleStatus,
 } from './types.js';
-import { verifyRig } from './verify.js';
+import { verifyRecord } from './rig-proof.js';
 
 // The ports used to be declared here; importers (daemon, demo, bench, tests) still find them here.
 export type { Fleet, FleetSession, SignalReading, SignalSource, StatusSink } from './types.js';
@@ -256,6 +271,8 @@ export class ThrottleController {
         state: r.state,
         controllable: control !== null && !r.busy && now >= r.retryAt,
         ...(r.settleUntil > now ? { settlingUntil: r.settleUntil } : {}),
+        // A zombie (curtailed, its measured shares keep coming) counts at its measured watts: the others cover it.
+        ...(r.state.kind === 'curtailed' && r.drawWatts !== null ? { drawWatts: rigWatts(r) } : {}),
       });
     }
     return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -295,7 +312,13 @@ export class ThrottleController {
   #verify(now: number): void {
     for (const r of this.#rigs.values()) {
       if (r.busy) continue;
-      const alert = verifyRig({ ...r, state: r.state.kind, timing: r.control?.timing ?? null }, now, this.#settings.verify);
+      const wasZombie = r.drawWatts !== null;
+      const { alert } = verifyRecord(r, now, this.#settings.verify);
+      if (r.drawWatts !== null && !wasZombie)
+        this.#o.log.warn(
+          { rig: r.spec.id, measuredWatts: Math.round(r.drawWatts), idleWatts: r.spec.idleWatts },
+          'curtailed rig still hashing: counted at its measured watts',
+        );
       if (alert === r.alert) continue;
       if (alert === null) r.alert = null;
       else this.#alert(r, alert, now);

@@ -14,6 +14,12 @@ export interface PlannerRig extends RigSpec {
    * is not resumed or stepped up, and is shed only when no other rig can cover (as within min-on). Absent = settled.
    */
   readonly settlingUntil?: number;
+  /**
+   * Watts the rig is known to draw now whatever its state's model says, counted in place of the model's and as its
+   * floor: the controller sets it for a curtailed rig whose measured shares keep coming (a zombie: measured TH/s ×
+   * rated J/TH, docs/throttling.md § 1 "Verification"). Absent = the model's watts.
+   */
+  readonly drawWatts?: number;
 }
 
 export interface PlannerSettings {

@@ -5,7 +5,9 @@
  * with a reason an operator can read for every decision.
  *
  * Watts by state: running = ratedWatts, reduced = its power target,
- * curtailed = idleWatts. Rules, in order:
+ * curtailed = idleWatts; a rig with drawWatts (a curtailed rig proven still
+ * hashing by its measured shares) at those instead, so the others cover
+ * them. Rules, in order:
  *  1. Overrides: `curtail` rigs are curtailed, `run` rigs resumed (at once:
  *     an operator's order) and never touched again; they count in the budget.
  *  2. Over budget: free watts from the cheapest rigs to lose (lowest
@@ -38,10 +40,33 @@
  */
 
 import { formatDuration, formatWatts } from './policy.js';
-import { byId, joulesPerTh, minimumWatts, modelWatts, sortById } from './rig-watts.js';
+import { byId, joulesPerTh, sortById, stateWatts } from './rig-watts.js';
 import type { Decision, Plan, PlanInput, PlannerMemory, PlannerRig, PlannerSettings, RigPowerState } from './types.js';
 
-export { joulesPerTh, minimumWatts, modelWatts, nextState, plannerSettingsFromConfig, stateWatts } from './rig-watts.js';
+export { joulesPerTh, nextState, plannerSettingsFromConfig, stateWatts } from './rig-watts.js';
+
+/**
+ * Watts a rig is counted at now: its drawWatts where the controller knows better than the model (a curtailed rig
+ * whose measured shares keep coming: its measured watts), else the model's watts in its state.
+ */
+export function modelWatts(rig: PlannerRig): number {
+  return rig.drawWatts ?? stateWatts(rig, rig.state);
+}
+
+/**
+ * The least the fleet can draw: every controllable rig without a `run` override curtailed, `run` overrides at
+ * rated watts, uncontrollable rigs as they are, and a rig with drawWatts (its curtail did not take) at those. A
+ * plan is feasible when this fits.
+ */
+export function minimumWatts(rigs: readonly PlannerRig[]): number {
+  let total = 0;
+  for (const r of sortById(rigs)) {
+    if (r.controllable && r.override === 'run') total += r.ratedWatts;
+    else if (!r.controllable || r.drawWatts !== undefined) total += modelWatts(r);
+    else total += r.idleWatts;
+  }
+  return total;
+}
 
 // ---------------------------------------------------------------------------
 // Orders

@@ -5,6 +5,7 @@
  */
 
 import type { ErrorCode } from '../util/errors.js';
+import type { DecisionAction } from './planner-types.js';
 import type { Budget } from './policy-types.js';
 import type { DriverKind, RigPowerState, StratumGate } from './rig-types.js';
 
@@ -27,12 +28,36 @@ export type ThrottleMode =
 // Status: what the controller reports (admin /status, /metrics, the Redis status hash)
 
 export type RigAlert =
-  /** Curtailed, but still submitting shares after verify.afterCurtailMs: the cut did not happen. */
+  /**
+   * Curtailed, but still submitting shares: later than settle + 2 s from a measured rig (./verify.ts), later than
+   * settle + verify.afterCurtailMs without a measurement. A settled rig with a measured rate is then counted in the
+   * budget at its measured watts (RigStatus.watts), so the planner sheds elsewhere.
+   */
   | 'still-hashing'
-  /** Resumed, but no share after verify.afterResumeMs. */
+  /** Resumed, but no share after verify.afterResumeMs, or its measured TH/s wholly below 80 % of rated by then. */
   | 'not-resumed'
+  /** Reduced to a power target, but its measured TH/s lies wholly below the band expected there (−20 %). */
+  | 'under-performing'
+  /** Reduced to a power target, but its measured TH/s lies wholly above the band expected there (+20 %): the target did not take. */
+  | 'not-reduced'
   /** The last driver command failed. */
   | 'driver-error';
+
+/**
+ * The proof of a rig's last decision the firmware accepted (docs/throttling.md § 1 "Verification"): `confirmed`
+ * (stopped, in its band, back near rated), `failed` (an alert: still-hashing, under-performing, not-reduced,
+ * not-resumed) or `pending` (still measuring).
+ */
+export interface DecisionProof {
+  readonly decision: DecisionAction;
+  readonly state: 'confirmed' | 'pending' | 'failed';
+  /** `measurement`: from the rig's measured hash rate; `time`: the time rules, for a rig without a measured rate. */
+  readonly by: 'measurement' | 'time';
+  /** When the verdict was reached (ms), null while pending. */
+  readonly at: number | null;
+  /** From the firmware's answer to the verdict (ms): the decision's proof time; null while pending. */
+  readonly afterMs: number | null;
+}
 
 export interface RigStatus {
   readonly id: string;
@@ -41,7 +66,10 @@ export interface RigStatus {
   readonly driver: DriverKind;
   readonly ip: string | null;
   readonly state: RigPowerState['kind'];
-  /** Watts the rig draws now by hashgate's model (rated, target, or idle). */
+  /**
+   * Watts the rig is counted at in the budget: hashgate's model (rated, target, or idle), except a curtailed rig
+   * proven still hashing (a zombie), counted at its measuredWatts.
+   */
   readonly watts: number;
   readonly ratedWatts: number;
   readonly ratedThs: number;
@@ -64,6 +92,8 @@ export interface RigStatus {
   readonly measuredWatts: number | null;
   /** Until when the rig's last accepted command settles (it stops, boots or ramps: not resumed, shed last); null when not settling. */
   readonly settlingUntil: number | null;
+  /** The proof of the last decision the firmware accepted; null before any. */
+  readonly proof: DecisionProof | null;
 }
 
 export interface ThrottleStatus {
@@ -150,6 +180,11 @@ export interface MeasuredRate {
   readonly low: number;
   readonly high: number;
   readonly shares: number;
+  /**
+   * The seconds the estimate covers (HashrateEstimate.windowSeconds); absent: verification takes the estimator's
+   * longest window (src/throttle/verify.ts MAX_WINDOW_SECONDS), the conservative side.
+   */
+  readonly windowSeconds?: number;
 }
 
 /** One live, authorized miner session as the throttle sees it. */

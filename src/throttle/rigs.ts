@@ -5,7 +5,8 @@
  * the records and is the only writer. The status snapshot is ./status.ts.
  */
 
-import type { FleetSession, RigAlert, RigControl, RigPowerState, RigSpec } from './types.js';
+import type { DecisionProof, FleetSession, MeasuredRate, RigAlert, RigControl, RigPowerState, RigSpec } from './types.js';
+import type { DecisionUnderProof } from './verify.js';
 
 /** A rig unseen (no session) this long, and not curtailed by us, is forgotten. */
 export const FORGET_AFTER_MS = 10 * 60 * 1000;
@@ -41,6 +42,12 @@ export interface RigRecord {
   settleUntil: number;
   /** The rig's measured hash rate at the last tick (SessionTotals.hashrate), null before any. */
   measured: SessionTotals['hashrate'];
+  /** The measured rate when the last command was sent (a curtail's proof compares the silence after it with this). */
+  rateAtDispatch: MeasuredRate | null;
+  /** The last decision the firmware accepted and its proof so far (./verify.ts); null before any. */
+  proof: (DecisionUnderProof & Pick<DecisionProof, 'state' | 'by' | 'at'>) | null;
+  /** A curtailed rig proven still hashing (a zombie): the watts it is counted at, by its measured rate; null otherwise. */
+  drawWatts: number | null;
 }
 
 /** One rig's live sessions, summed. */
@@ -50,7 +57,7 @@ export interface SessionTotals {
   accepted: number;
   lastShareAt: number | null;
   /** Summed over the rig's sessions that have an estimate; null when none has. */
-  hashrate: { hashesPerSecond: number; low: number; high: number; shares: number } | null;
+  hashrate: { hashesPerSecond: number; low: number; high: number; shares: number; windowSeconds?: number } | null;
 }
 
 function addRate(a: SessionTotals['hashrate'], b: FleetSession['hashrate']): SessionTotals['hashrate'] {
@@ -60,6 +67,10 @@ function addRate(a: SessionTotals['hashrate'], b: FleetSession['hashrate']): Ses
   a.low += b.low;
   a.high += b.high;
   a.shares += b.shares;
+  // The longest window: the conservative side for a share rate (more seconds) and for where the window starts
+  // (earlier); unknown when one session does not say (verification then takes the longest possible).
+  if (a.windowSeconds !== undefined && b.windowSeconds !== undefined) a.windowSeconds = Math.max(a.windowSeconds, b.windowSeconds);
+  else delete a.windowSeconds;
   return a;
 }
 
@@ -102,6 +113,9 @@ export function createRigRecord(spec: RigSpec, totals: SessionTotals, now: numbe
     failures: 0,
     settleUntil: 0,
     measured: null,
+    rateAtDispatch: null,
+    proof: null,
+    drawWatts: null,
   };
 }
 
@@ -132,9 +146,16 @@ export function pruneShareStamps(r: RigRecord, now: number): void {
   while (r.shareStamps.length > 0 && r.shareStamps[0]! < now - RATE_WINDOW_MS) r.shareStamps.shift();
 }
 
-/** Watts the rig draws by the model in its commanded state: rated, its power target, or idle. */
+/** Watts the rig is counted at: by the model in its commanded state (rated, its power target, or idle), or a zombie's measured watts. */
 export function rigWatts(r: RigRecord): number {
+  if (r.state.kind === 'curtailed' && r.drawWatts !== null) return Math.max(r.spec.idleWatts, r.drawWatts);
   return r.state.kind === 'running' ? r.spec.ratedWatts : r.state.kind === 'reduced' ? r.state.watts : r.spec.idleWatts;
+}
+
+/** What the rig draws by its measured hash rate: measured TH/s × its rated J/TH; null without a measurement or a rated TH/s. */
+export function measuredWattsOf(r: Pick<RigRecord, 'measured' | 'spec'>): number | null {
+  if (r.measured === null || !(r.spec.ratedThs > 0)) return null;
+  return (r.measured.hashesPerSecond / 1e12) * (r.spec.ratedWatts / r.spec.ratedThs);
 }
 
 /** Watts freed for the GPUs: rated watts of the curtailed and reduced rigs minus what they still draw. */

@@ -4,9 +4,9 @@
  * onTick. docs/throttling.md § 6.
  */
 
-import { RATE_WINDOW_MS, type RigRecord, freedWatts, rigWatts } from './rigs.js';
+import { RATE_WINDOW_MS, type RigRecord, freedWatts, measuredWattsOf, rigWatts } from './rigs.js';
 import type { SignalHealth } from './stale.js';
-import type { Budget, RigStatus, ThrottleMode, ThrottleStatus } from './types.js';
+import type { Budget, DecisionProof, RigStatus, ThrottleMode, ThrottleStatus } from './types.js';
 
 export interface StatusInput {
   readonly mode: ThrottleMode;
@@ -25,17 +25,25 @@ const TH = 1e12;
 function measuredOf(r: RigRecord): Pick<RigStatus, 'measuredThs' | 'measuredThsLow' | 'measuredThsHigh' | 'measuredWatts'> {
   const m = r.measured;
   if (m === null) return { measuredThs: null, measuredThsLow: null, measuredThsHigh: null, measuredWatts: null };
-  const ths = m.hashesPerSecond / TH;
-  const jPerTh = r.spec.ratedThs > 0 ? r.spec.ratedWatts / r.spec.ratedThs : null;
   return {
-    measuredThs: ths,
+    measuredThs: m.hashesPerSecond / TH,
     measuredThsLow: m.low / TH,
     measuredThsHigh: Number.isFinite(m.high) ? m.high / TH : null,
-    measuredWatts: jPerTh === null ? null : ths * jPerTh,
+    measuredWatts: measuredWattsOf(r),
   };
 }
 
-/** One rig's row. A running rig with no session draws nothing hashgate counts (it is off, or on another pool). */
+/** The proof of the rig's last decision (./rig-proof.ts keeps it); null before any. */
+function proofOf(r: RigRecord): DecisionProof | null {
+  const p = r.proof;
+  if (p === null) return null;
+  return { decision: p.action, state: p.state, by: p.by, at: p.at, afterMs: p.at === null ? null : p.at - p.answeredAt };
+}
+
+/**
+ * One rig's row. A running rig with no session draws nothing hashgate counts (it is off, or on another pool); a
+ * zombie (curtailed, proven still hashing) is counted at its measured watts (rigWatts).
+ */
 export function rigStatusOf(r: RigRecord, now: number): RigStatus {
   return {
     id: r.spec.id,
@@ -56,6 +64,7 @@ export function rigStatusOf(r: RigRecord, now: number): RigStatus {
     since: r.state.since,
     settlingUntil: r.settleUntil > now ? r.settleUntil : null,
     ...measuredOf(r),
+    proof: proofOf(r),
   };
 }
 

@@ -63,6 +63,7 @@ export function rig(id: string, group: string, state: RigStatus['state'], watts:
     measuredThsLow: null,
     measuredThsHigh: null,
     measuredWatts: null,
+    proof: null,
   };
 }
 

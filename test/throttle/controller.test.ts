@@ -15,6 +15,7 @@ import {
   type FirmwarePowerTarget,
   type Fleet,
   type FleetSession,
+  type MeasuredRate,
   type RigControl,
   type RigFirmwareState,
   type RigSpec,
@@ -24,6 +25,8 @@ import {
   type ThrottleEvent,
   type ThrottleStatus,
 } from '../../src/throttle/types.js';
+import { STOP_GRACE_MS, sharesPerSecondLow } from '../../src/throttle/verify.js';
+import { secondsToConfirmStop } from '../../src/work/share-proof.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { captureLog } from './log-capture.js';
 import { Signal, when } from './wait.js';
@@ -66,14 +69,14 @@ class FakeSource implements SignalSource {
 }
 
 class FakeFleet implements Fleet {
-  readonly live = new Map<string, { ip: string; accepted: number; lastShareAt: number | null }>();
+  readonly live = new Map<string, { ip: string; accepted: number; lastShareAt: number | null; hashrate: MeasuredRate | null }>();
   readonly refreshed: string[] = [];
   readonly parked: string[] = [];
   lostPool = false;
   readonly gate = { park: (id: string) => void this.parked.push(id), unpark: () => undefined };
   constructor(private readonly clock: FakeClock) {}
   connect(...ids: string[]): void {
-    for (const id of ids) this.live.set(id, { ip: `10.0.0.${this.live.size + 1}`, accepted: 0, lastShareAt: null });
+    for (const id of ids) this.live.set(id, { ip: `10.0.0.${this.live.size + 1}`, accepted: 0, lastShareAt: null, hashrate: null });
   }
   disconnect(id: string): void {
     this.live.delete(id);
@@ -83,6 +86,12 @@ class FakeFleet implements Fleet {
     const s = this.live.get(id)!;
     s.accepted++;
     s.lastShareAt = this.clock.now();
+  }
+  /** The rig's session now measures `ths` TH/s, its 90 % interval ±5 %, from `shares` shares over 60 s (null: none). */
+  measure(id: string, ths: number | null, shares = 600): void {
+    const s = this.live.get(id)!;
+    const h = ths === null ? null : ths * 1e12;
+    s.hashrate = h === null ? null : { hashesPerSecond: h, low: h * 0.95, high: h * 1.05, shares, windowSeconds: 60 };
   }
   *sessions(): Iterable<FleetSession> {
     for (const [rigId, s] of this.live) yield { rigId, ...s };
@@ -779,4 +788,131 @@ t.test('a command still in flight when the loop stops settles unseen: no log lin
   t.same(h.log.lines.slice(lines), [], 'nothing logged after stop');
   t.same(h.sink.events.slice(events), [], 'nothing published after stop');
   t.same(h.driverErrors, [], 'the late failure is not counted');
+});
+
+// ---------------------------------------------------------------------------
+// Proof of every power decision from the rigs' measured hash rate (issue 12 § 3, src/throttle/verify.ts)
+
+t.test('proof: a curtail is confirmed from measurement once the silence makes a hashing rig unlikely (< 1e-4)', async (t) => {
+  // afterCurtailMs is a minute: the time rule could not confirm anything in the seconds this takes.
+  const h = harness(t, { throttle: { verify: { afterCurtailMs: 60_000, afterResumeMs: 180_000 } } });
+  h.fleet.connect('a', 'b', 'c');
+  for (const id of ['a', 'b', 'c']) h.fleet.measure(id, 10); // 600 shares in the last minute: 10 a second
+  await h.step();
+  h.source.depth = 5;
+  await h.step();
+  t.same(h.calls('a'), ['curtail']);
+  const answeredAt = h.clock.now();
+  await h.step(0);
+  t.same(h.rig('a')!.proof, { decision: 'curtail', state: 'pending', by: 'measurement', at: null, afterMs: null });
+  h.fleet.measure('a', 0, 0); // silent from now on
+  const needed =
+    STOP_GRACE_MS +
+    secondsToConfirmStop(sharesPerSecondLow({ hashesPerSecond: 1, low: 1, high: 1, shares: 600, windowSeconds: 60 })) * 1000;
+  while (h.rig('a')!.proof!.state === 'pending' && h.clock.now() < answeredAt + 60_000) await h.step();
+  const proof = h.rig('a')!.proof!;
+  t.match(proof, { decision: 'curtail', state: 'confirmed', by: 'measurement' });
+  t.ok(
+    proof.afterMs! >= needed && proof.afterMs! < needed + INTERVAL,
+    `confirmed ${proof.afterMs} ms after the answer (needed ${needed.toFixed(0)})`,
+  );
+  t.equal(proof.at, answeredAt + proof.afterMs!);
+  t.ok(proof.afterMs! < 10_000, 'within the 10 s target at 10 shares a second');
+  t.equal(h.rig('a')!.alert, null);
+});
+
+t.test('proof: a zombie (curtailed, its measured shares keep coming) is budgeted at its measured watts, so another rig goes', async (t) => {
+  const h = harness(t);
+  h.fleet.connect('a', 'b', 'c');
+  h.fleet.measure('a', 8); // 8 TH/s at a's 100 J/TH: 800 W
+  h.fleet.measure('b', 20);
+  h.fleet.measure('c', 20);
+  await h.step();
+  h.source.depth = 5; // 2,500 W for the ASICs: a goes (3,000 − 1,000 fits)
+  await h.step();
+  t.same(h.calls('a'), ['curtail']);
+  t.same(h.calls('b'), []);
+  h.clock.advance(1000);
+  h.fleet.share('a'); // later than the grace (min(2 s, afterCurtailMs 500 ms)): still hashing
+  let s = await h.step(0);
+  t.equal(h.rig('a')!.alert, 'still-hashing');
+  t.match(h.rig('a')!.proof, { decision: 'curtail', state: 'failed', by: 'measurement', afterMs: 1000 });
+  t.equal(h.rig('a')!.watts, 800, 'counted at its measured watts, not its idle 0 W');
+  t.match(h.log.withMsg('curtailed rig still hashing: counted at its measured watts'), [{ rig: 'a', measuredWatts: 800, level: 'warn' }]);
+  s = await h.step(); // the planner sees 800 + 1,000 + 1,000 W against 2,500 W
+  t.same(h.calls('b'), ['curtail'], 'b is curtailed to cover the zombie');
+  t.same(h.calls('c'), [], 'the higher priority stays');
+  t.same(h.calls('a'), ['curtail'], 'nothing more is sent to a');
+  t.equal(s.asicWatts, 800 + 0 + 1000);
+  t.equal(s.freedWatts, 200 + 1000);
+});
+
+t.test('proof: a power target whose measured TH/s stays above the band is flagged not-reduced', async (t) => {
+  const rigs = [{ ...RIGS[0]!, driver: { type: 'luxos', host: '127.0.0.1' } }, RIGS[1]!, RIGS[2]!];
+  const h = harness(t, { rigs, behaviour: { a: { firmwareTargets: [{ watts: 500, ths: 5, name: '500W' }] } } });
+  h.fleet.connect('a', 'b', 'c');
+  h.fleet.measure('a', 10); // and it stays there: the target does not take
+  await h.step(); // reads the firmware's targets
+  h.source.depth = 5; // 500 W to find: the 500 W target frees exactly that
+  await h.step();
+  t.same(h.calls('a'), ['set-power 500']);
+  const answeredAt = h.clock.now();
+  await h.step(30_000);
+  t.match(h.rig('a')!.proof, { decision: 'set-power', state: 'pending', by: 'measurement' }, 'the window still holds the old level');
+  t.equal(h.rig('a')!.alert, null);
+  await h.step(30_000);
+  t.equal(h.rig('a')!.alert, 'not-reduced', '10 TH/s against 5 TH/s ± 20 %');
+  t.match(h.rig('a')!.proof, { decision: 'set-power', state: 'failed', by: 'measurement', at: answeredAt + 60_000, afterMs: 60_000 });
+  t.match(h.sink.of('alert').at(-1), { rig: 'a', alert: 'not-reduced' });
+  h.fleet.measure('a', 5.2); // the target took after all
+  await h.step();
+  t.equal(h.rig('a')!.alert, null);
+  t.match(h.rig('a')!.proof, { state: 'confirmed', by: 'measurement' });
+});
+
+t.test('proof: a resume is confirmed when the measured TH/s is back near rated over a window after the answer', async (t) => {
+  const h = harness(t, { throttle: { verify: { afterCurtailMs: 500, afterResumeMs: 120_000 } } });
+  h.fleet.connect('a', 'b', 'c');
+  await h.step();
+  h.source.depth = 5;
+  await h.step();
+  h.source.depth = 0;
+  await h.step();
+  t.same(h.calls('a'), ['curtail', 'resume']);
+  const answeredAt = h.clock.now();
+  h.fleet.measure('a', 9.8); // rated 10 TH/s
+  h.fleet.share('a');
+  await h.step(59_000);
+  t.match(h.rig('a')!.proof, { decision: 'resume', state: 'pending', by: 'measurement' }, 'the window still holds time before the answer');
+  await h.step(1_000);
+  t.match(h.rig('a')!.proof, { decision: 'resume', state: 'confirmed', by: 'measurement', afterMs: 60_000 });
+  t.equal(h.rig('a')!.proof!.at, answeredAt + 60_000);
+
+  h.source.depth = 5;
+  await h.step();
+  h.source.depth = 0;
+  await h.step();
+  t.same(h.calls('a'), ['curtail', 'resume', 'curtail', 'resume']);
+  h.fleet.measure('a', 3); // it shares, but at 3 of its 10 TH/s
+  h.fleet.share('a');
+  await h.step(120_000);
+  t.equal(h.rig('a')!.alert, null, 'not before afterResumeMs');
+  await h.step(1);
+  t.equal(h.rig('a')!.alert, 'not-resumed', 'wholly below 80 % of rated though shares come');
+  t.match(h.rig('a')!.proof, { decision: 'resume', state: 'failed', by: 'measurement' });
+});
+
+t.test('proof: a rig parked by the stratum driver is held to the time rules (its silence says nothing about its power)', async (t) => {
+  const h = harness(t, { behaviour: { a: { kind: 'stratum' } } });
+  h.fleet.connect('a', 'b', 'c');
+  h.fleet.measure('a', 10);
+  await h.step();
+  h.source.depth = 5;
+  await h.step();
+  t.same(h.calls('a'), ['curtail']);
+  h.fleet.disconnect('a');
+  await h.step(0);
+  t.match(h.rig('a')!.proof, { decision: 'curtail', state: 'pending', by: 'time' });
+  await h.step(501);
+  t.match(h.rig('a')!.proof, { decision: 'curtail', state: 'confirmed', by: 'time', afterMs: 501 });
 });

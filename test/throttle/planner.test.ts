@@ -416,3 +416,17 @@ t.test('plannerSettingsFromConfig', async (t) => {
     maxCurtailMs: 3_600_000,
   });
 });
+
+t.test('drawWatts (a curtailed rig proven still hashing): counted in place of the model, others shed to cover it', async (t) => {
+  const zombie = rig('z', { state: curtailed(), idleWatts: 0, drawWatts: 2_400, priority: 9 });
+  t.equal(modelWatts(zombie), 2_400, 'its measured watts, not its idle 0 W');
+  const rigs = [zombie, rig('a', { priority: 1 }), rig('b', { priority: 2 })];
+  const p = plan(input(rigs, 6_000));
+  t.same(brief(p), ['curtail a'], '2,400 + 3,000 + 3,000 W against 6,000 W: the cheapest other rig goes');
+  t.equal(p.runningWatts, 5_400);
+  t.equal(minimumWatts(rigs), 2_400, 'its curtail did not take: it is the floor');
+  t.equal(plan(input(rigs, 2_000)).feasible, false, 'so a budget below it is infeasible');
+  const same = plan(input([{ ...zombie, drawWatts: undefined } as PlannerRig, rigs[1]!, rigs[2]!], 6_000));
+  t.same(brief(same), [], 'without it the model (0 W) fits and nothing is shed');
+  t.same(plan(input([...rigs].reverse(), 6_000)), p, 'deterministic whatever the order');
+});

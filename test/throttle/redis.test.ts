@@ -404,6 +404,7 @@ function status(over: Partial<ThrottleStatus> = {}): ThrottleStatus {
         measuredThsLow: null,
         measuredThsHigh: null,
         measuredWatts: null,
+        proof: { decision: 'curtail', state: 'failed', by: 'measurement', at: 3_000, afterMs: 2_000 },
       },
     ],
     ...over,
