@@ -3,7 +3,8 @@
  * measured in the same run.
  *
  *   node dist/bench/index.js [--quick] [--json] [--no-proxy | --proxy-only] [--no-throttle | --throttle-only]
- *                            [--no-memory | --memory-only]
+ *                            [--no-memory | --memory-only] [--no-local-difficulty | --local-difficulty-only]
+ *                            [--only <name>]…
  *
  * --quick       short budgets (a smoke run; numbers are noisy)
  * --json        one JSON document on stdout instead of the table
@@ -13,18 +14,22 @@
  * --throttle-only  run only the throttle reaction bench
  * --no-memory   skip the memory-at-start bench (the built `hashgate run`, no miner, a few seconds)
  * --memory-only    run only the memory-at-start bench
+ * --no-local-difficulty    skip the telemetry-difficulty bench (two daemons + sim pool in child processes, about a minute)
+ * --local-difficulty-only  run only the telemetry-difficulty bench
+ * --only <name>    the same as --<name>-only (proxy, throttle, memory, local-difficulty)
  *
  * Several --*-only flags run each of the benches they name.
  *
  * Exit code 0 whatever the PASS/FAIL column says (speed is information,
  * not a build gate); 1 when a variant disagrees with validateShare, since
- * then the numbers compare different answers.
+ * then the numbers compare different answers; 2 when --only names no bench.
  */
 
 import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { BenchRow } from './harness.js';
+import { benchLocalDifficulty } from './local-difficulty.js';
 import { benchProxy } from './proxy.js';
 import { benchStartMemory } from './start-memory.js';
 import { benchThrottle } from './throttle.js';
@@ -103,6 +108,9 @@ function printTable(rows: readonly BenchRow[]): void {
   });
 }
 
+/** The benches --<name>-only, --no-<name> and --only <name> select (the validate and audit benches run with none of them). */
+const BENCHES = ['proxy', 'throttle', 'memory', 'local-difficulty'] as const;
+
 type AuditBench = (options: BenchOptions) => BenchRow[] | Promise<BenchRow[]>;
 
 /**
@@ -129,11 +137,18 @@ async function main(argv: readonly string[]): Promise<number> {
   const options: BenchOptions = { quick: argv.includes('--quick') };
   const json = argv.includes('--json');
   // With any --X-only flag, exactly the benches named by one; otherwise all but the --no-X ones.
-  const only = ['proxy', 'throttle', 'memory'].filter((b) => argv.includes(`--${b}-only`));
+  const named = argv.flatMap((a, i) => (a === '--only' && argv[i + 1] !== undefined ? [argv[i + 1]!] : []));
+  const only: string[] = BENCHES.filter((b) => argv.includes(`--${b}-only`) || named.includes(b));
+  const unknown = named.filter((b) => !(BENCHES as readonly string[]).includes(b));
+  if (unknown.length > 0) {
+    process.stderr.write(`unknown bench ${unknown.join(', ')}: --only takes one of ${BENCHES.join(', ')}\n`);
+    return 2;
+  }
   const wanted = (b: string) => (only.length > 0 ? only.includes(b) : !argv.includes(`--no-${b}`));
   const proxy = wanted('proxy');
   const throttle = wanted('throttle');
   const memory = wanted('memory');
+  const localDifficulty = wanted('local-difficulty');
   const m = machine();
   const say = (s: string) => {
     // With --json, progress goes to stderr so stdout stays one JSON document.
@@ -154,6 +169,7 @@ async function main(argv: readonly string[]): Promise<number> {
     if (proxy) rows.push(...(await benchProxy({ ...options, say })));
     if (throttle) rows.push(...(await benchThrottle({ ...options, say })));
     if (memory) rows.push(...(await benchStartMemory({ ...options, say })));
+    if (localDifficulty) rows.push(...(await benchLocalDifficulty({ ...options, say })));
   } catch (err) {
     if (err instanceof BenchDisagreementError) {
       process.stderr.write(`bench aborted: implementations disagree, numbers would be meaningless\n${err.message}\n`);

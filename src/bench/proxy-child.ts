@@ -22,6 +22,8 @@ const SELF = fileURLToPath(import.meta.url);
 /** Safety net: a child never outlives this, whatever happens to the parent. */
 const CHILD_LIFETIME_MS = 10 * 60_000;
 const IPC_TIMEOUT_MS = 15_000;
+/** With a `shares` section (the local-difficulty bench): every miner is on 127.0.0.1 and sends several shares a second. */
+const LOCAL_DIFFICULTY_LIMITS = { maxConnections: 1_000_000, maxConnectionsPerIp: 1_000_000, submitsPerSecond: 1000, submitBurst: 1000 };
 
 // ---------------------------------------------------------------------------
 // Child side
@@ -30,6 +32,8 @@ export interface Sample {
   readonly rss: number;
   readonly heapUsed: number;
   readonly cpuUs: number;
+  /** The kernel's part of cpuUs (system time: socket reads and writes, mostly). */
+  readonly sysUs: number;
 }
 
 type ChildRequest = { readonly seq: number; readonly op: 'sample' | 'gc' | 'stop' };
@@ -41,7 +45,7 @@ type ChildReply =
 function sampleSelf(): Sample {
   const m = process.memoryUsage();
   const c = process.cpuUsage();
-  return { rss: m.rss, heapUsed: m.heapUsed, cpuUs: c.user + c.system };
+  return { rss: m.rss, heapUsed: m.heapUsed, cpuUs: c.user + c.system, sysUs: c.system };
 }
 
 async function childMain(role: string, args: readonly string[]): Promise<void> {
@@ -52,11 +56,15 @@ async function childMain(role: string, args: readonly string[]): Promise<void> {
   let port: number;
   try {
     if (role === 'pool') {
-      const pool = await startSimPool({ difficulty: SHARE_DIFFICULTY, lifetimeMs: CHILD_LIFETIME_MS });
+      // Optional argument: the pool's share difficulty (the local-difficulty bench sets one above the miners').
+      const difficulty = args[0] === undefined ? SHARE_DIFFICULTY : Number(args[0]);
+      const pool = await startSimPool({ difficulty, lifetimeMs: CHILD_LIFETIME_MS });
       stop = () => pool.close();
       port = pool.port;
     } else if (role === 'proxy') {
-      const [poolPort, journal] = args;
+      // Optional third argument: the `shares` config section as JSON (the local-difficulty bench turns the telemetry
+      // difficulty on with it), with the submit rate limit raised to match.
+      const [poolPort, journal, shares] = args;
       const base = buildConfig({
         file: {
           name: 'bench',
@@ -69,6 +77,7 @@ async function childMain(role: string, args: readonly string[]): Promise<void> {
             failover: { notifySilenceMs: 0 },
             shutdown: { deadlineMs: 2000 },
             journal: { path: journal },
+            ...(shares === undefined ? {} : { shares: JSON.parse(shares) as unknown, limits: LOCAL_DIFFICULTY_LIMITS }),
           },
         },
       });
@@ -121,7 +130,11 @@ export class BenchChild {
   }
 
   static spawn(role: 'pool' | 'proxy', args: readonly string[] = []): Promise<BenchChild> {
-    const cp = fork(SELF, [CHILD_FLAG, role, ...args], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: ['--expose-gc'] });
+    // The parent's node flags too (fork's default), so a child of a test run under tsx loads TypeScript the same way.
+    const cp = fork(SELF, [CHILD_FLAG, role, ...args], {
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      execArgv: [...process.execArgv, '--expose-gc'],
+    });
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         cp.kill('SIGKILL');
