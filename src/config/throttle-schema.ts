@@ -41,7 +41,7 @@ export const THROTTLE_DEFAULTS = Object.freeze({
     resumeIntervalMs: 10 * SECOND,
     maxCurtailMs: 0,
   },
-  verify: { afterCurtailMs: 60 * SECOND, afterResumeMs: 3 * MINUTE },
+  verify: { afterCurtailMs: 60 * SECOND, afterResumeMs: 3 * MINUTE, measuredLevels: true },
 });
 
 export const DEFAULT_RIG = Object.freeze({
@@ -135,6 +135,8 @@ export const ThrottleSchema = section({
   verify: section({
     afterCurtailMs: int(0, HOUR, ' ms').prefault(T.verify.afterCurtailMs),
     afterResumeMs: int(0, HOUR, ' ms').prefault(T.verify.afterResumeMs),
+    /** Check power targets and resumes against the measured hash rate's level (off: the time rules only). */
+    measuredLevels: bool().prefault(T.verify.measuredLevels),
   }),
 });
 

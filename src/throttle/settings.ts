@@ -23,7 +23,7 @@ export function throttleSettingsFromConfig(config: ThrottleConfig): ThrottleSett
     policy: policyFromConfig(t),
     planner: plannerSettingsFromConfig(t),
     stale: { staleAfterMs: t.redis.staleAfterMs, onStale: t.redis.onStale },
-    verify: { afterCurtailMs: t.verify.afterCurtailMs, afterResumeMs: t.verify.afterResumeMs },
+    verify: { afterCurtailMs: t.verify.afterCurtailMs, afterResumeMs: t.verify.afterResumeMs, measuredLevels: t.verify.measuredLevels },
     rigs: config.rigs,
     defaultRig: config.defaultRig,
   };

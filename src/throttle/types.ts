@@ -40,6 +40,11 @@ export interface VerifySettings {
   readonly afterCurtailMs: number;
   /** A resumed rig with no share within this is flagged not-resumed. */
   readonly afterResumeMs: number;
+  /**
+   * Check power targets and resumes against the level of the measured hash rate (default true). Off: a power target
+   * is not checked and a resume only by time (the demo: its simulated miners hash kH/s, not their rated TH/s).
+   */
+  readonly measuredLevels?: boolean;
 }
 
 /** Everything the loop needs to know, in the core's own types (src/throttle/settings.ts maps the config into it). */

@@ -169,9 +169,9 @@ function curtailRule(rig: VerifiedRig, now: number, s: VerifySettings): RuleResu
   return { alert: null, proof: proven?.proof ?? null };
 }
 
-function powerRule(rig: VerifiedRig, now: number): RuleResult {
+function powerRule(rig: VerifiedRig, now: number, s: VerifySettings): RuleResult {
   const d = rig.decision;
-  if (d?.action !== 'set-power' || d.watts === null || rig.spec === undefined) return NONE;
+  if (s.measuredLevels === false || d?.action !== 'set-power' || d.watts === null || rig.spec === undefined) return NONE;
   const m = rig.measured;
   if (m === null || m === undefined) return pending('time');
   if (!windowStartsAfter(m, now, d.answeredAt + d.settleMs)) return pending('measurement');
@@ -190,7 +190,7 @@ function resumeRule(rig: VerifiedRig, now: number, s: VerifySettings): RuleResul
   if (late && resumedAt !== null && (rig.lastShareAt === null || rig.lastShareAt < resumedAt)) return failed('not-resumed', 'time');
   if (d?.action !== 'resume') return NONE;
   const m = rig.measured;
-  if (m !== null && m !== undefined && rig.spec !== undefined && rig.spec.ratedThs > 0) {
+  if (s.measuredLevels !== false && m !== null && m !== undefined && rig.spec !== undefined && rig.spec.ratedThs > 0) {
     const v = checkResume(rig.spec.ratedThs * TH, intervalOf(m), LEVEL_TOLERANCE);
     if (v === 'confirmed' && windowStartsAfter(m, now, d.answeredAt)) return confirmed('measurement');
     if (v === 'not-resumed' && late && windowStartsAfter(m, now, settleEnd)) return failed('not-resumed', 'measurement');
@@ -206,7 +206,7 @@ export function verify(rig: VerifiedRig, now: number, settings: VerifySettings):
     rig.state === 'curtailed'
       ? curtailRule(rig, now, settings)
       : rig.state === 'reduced'
-        ? powerRule(rig, now)
+        ? powerRule(rig, now, settings)
         : resumeRule(rig, now, settings);
   const alert = r.alert ?? (rig.alert === 'driver-error' ? 'driver-error' : null);
   const m = rig.measured;

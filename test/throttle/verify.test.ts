@@ -209,6 +209,29 @@ t.test('resume: confirmed near rated over a window after the answer; not-resumed
   t.same(verify(r(null, null), ANSWER + 10_001, settings).proof, { state: 'pending', by: 'time' });
 });
 
+t.test('measuredLevels off: power targets are not checked, a resume only by time', async (t) => {
+  const off: VerifySettings = { ...settings, measuredLevels: false };
+  const reduced = rig({
+    state: 'reduced',
+    curtailedAt: null,
+    decision: decision('set-power', { watts: 1500 }),
+    measured: rate(100, 92, 108),
+    spec: SPEC,
+  });
+  t.same(verify(reduced, SETTLE_END + 60_000, settings).alert, 'not-reduced', 'on: flagged');
+  t.same(verify(reduced, SETTLE_END + 60_000, off), { alert: null, proof: null, zombie: false }, 'off: not checked');
+  const resumed = (lastShareAt: number | null) =>
+    rig({ state: 'running', curtailedAt: null, resumedAt: ANSWER, decision: decision('resume'), measured: rate(30, 25, 35), lastShareAt });
+  const late = SETTLE_END + settings.afterResumeMs + 1;
+  t.same(verify(resumed(ANSWER + 10_000), late, settings).alert, 'not-resumed', 'on: far below rated');
+  t.same(
+    verify(resumed(ANSWER + 10_000), late, off).proof,
+    { state: 'confirmed', by: 'time' },
+    'off: a share since the resume confirms it',
+  );
+  t.same(verify(resumed(null), late, off).alert, 'not-resumed', 'off: still not-resumed with no share at all');
+});
+
 t.test('driver-error stays unless another alert replaces it', async (t) => {
   t.equal(verifyRig(rig({ alert: 'driver-error', decision: null, curtailedAt: null }), ANSWER, settings), 'driver-error');
   t.equal(
