@@ -22,7 +22,7 @@
  * `onError`, and later lines are dropped (and counted) until the next swap.
  */
 
-import { createWriteStream, existsSync, fstatSync, openSync, renameSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, fstatSync, openSync, renameSync, statSync, type WriteStream } from 'node:fs';
 import { encodeRecord, type HeaderRecord, type JournalRecord } from './format.js';
 import type { WriterCounters } from './writer-stats.js';
 import type { WriterSettings } from './writer-types.js';
@@ -135,6 +135,16 @@ export class JournalFile {
    */
   swap(path: string): Promise<void> {
     this.writeBatch();
+    if (path === this.#path && this.#stillOpenAt(path)) {
+      // Nothing moved the file away (a SIGHUP without logrotate): a second stream appending to the same file could
+      // land its lines before the first one's buffered ones (found by test/daemon/reload.test.ts: a queued ntf ended
+      // up after the new segment's header, referring to a job of the old segment). The new segment continues in this
+      // stream, in order.
+      this.#stats.files++;
+      this.#rotateAt = this.#rotateBytes;
+      this.line(this.#header());
+      return Promise.resolve();
+    }
     const old = this.#stream;
     this.#path = path;
     this.#open();
@@ -177,6 +187,20 @@ export class JournalFile {
     this.#closed = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     await Promise.all([endStream(this.#stream), ...this.#draining]);
+  }
+
+  /** Whether the open stream still writes to the file at `path` (same device and inode). */
+  #stillOpenAt(path: string): boolean {
+    // createWriteStream('', { fd }) keeps the descriptor it was given (node's typings leave `fd` out).
+    const fd = (this.#stream as { fd?: unknown } | null)?.fd;
+    if (this.#broken || typeof fd !== 'number') return false;
+    try {
+      const open = fstatSync(fd);
+      const named = statSync(path);
+      return open.dev === named.dev && open.ino === named.ino;
+    } catch {
+      return false;
+    }
   }
 
   #open(): void {

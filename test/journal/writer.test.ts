@@ -364,3 +364,26 @@ t.test('misuse is reported through onError, never thrown', async (t) => {
   const audit = await auditFiles([path]);
   t.match(audit.problems.examples, [{ kind: 'reference', line: 7, message: /session ghost, which is not open here/ }]);
 });
+
+t.test('reopen() on the file it still writes (nothing rotated it away): every record stays in order', async (t) => {
+  // Found by test/daemon/reload.test.ts: a second stream appending to the same file landed the new segment's header
+  // before the first stream's buffered lines, so an ntf of the old segment ended up referring to an undefined job.
+  const path = `${t.testdir()}/j.jsonl`;
+  const p = proxy({ path });
+  p.open('a');
+  for (let i = 0; i < 400; i++) p.notify('a', makeJob(String(i)), i === 0); // plenty buffered in the old stream
+  const reopening = p.writer.reopen(); // same path, same file
+  for (let i = 400; i < 800; i++) p.notify('a', makeJob(String(i)), false);
+  await reopening;
+  await p.writer.close();
+  const recs = records(path);
+  t.equal(recs.filter((r) => r.t === 'hdr').length, 2, 'a second segment in the same file');
+  const firstHdrAfter = recs.findIndex((r, i) => i > 0 && r.t === 'hdr');
+  t.ok(
+    recs.slice(0, firstHdrAfter).every((r) => r.t !== 'ntf' || Number((r as { jk: number }).jk) < 400),
+    'the old segment holds only what came before the reopen',
+  );
+  const audit = await auditFiles([path]);
+  t.equal(audit.problems.count, 0, 'every ntf refers to a job of its own segment');
+  t.same(p.errors, []);
+});
