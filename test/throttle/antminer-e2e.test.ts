@@ -10,16 +10,11 @@
 
 import t from 'tap';
 import { buildConfig } from '../../src/config/index.js';
-import { Daemon } from '../../src/daemon/daemon.js';
 import { type AntminerSim, startAntminerSim } from '../../src/sim/antminer-sim.js';
 import type { SimMiner } from '../../src/sim/sim-miner.js';
-import type { ThrottleEvent } from '../../src/throttle/types.js';
-import { createLogger } from '../../src/util/log.js';
 import { pool } from '../helpers/sim.js';
-import { changes, rigMiner, rigOf, scriptedSource, tickWatch } from './e2e-kit.js';
+import { changes, rigMiner, rigOf, scriptedSource, startThrottled } from './e2e-kit.js';
 import { when } from './wait.js';
-
-const log = createLogger({ level: 'silent' });
 
 /** The sim stands for the hashboards: sleep (work mode 1) = the simulated miner stops hashing. */
 function follow(sim: AntminerSim, m: SimMiner): void {
@@ -73,16 +68,7 @@ t.test('antminer: booting rig left running; queue up → low-power mode, then sl
       },
     },
   });
-  const events: ThrottleEvent[] = [];
-  const tw = tickWatch();
-  const daemon = new Daemon(config, log, {
-    signalSource: source,
-    statusSink: { publishStatus: () => {}, publishEvent: (e) => void events.push(e), close: () => {} },
-    onThrottleTick: tw.onTick,
-  });
-  await daemon.start();
-  t.teardown(() => daemon.stop());
-  const port = daemon.addresses()[0]!.port;
+  const { port, events, tw } = await startThrottled(t, config, source);
   const miners = { low: await rigMiner(t, port, 'a.low'), top: await rigMiner(t, port, 'a.top') };
   follow(sims.low, miners.low);
   follow(sims.top, miners.top);

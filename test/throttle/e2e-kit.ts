@@ -4,9 +4,12 @@
  * No sleeps: every wait is on an event, bounded by a deadline that fails the test.
  */
 
+import type { Config } from '../../src/config/index.js';
+import { Daemon } from '../../src/daemon/daemon.js';
 import type { SimMiner } from '../../src/sim/sim-miner.js';
 import type { SignalReading, SignalSource } from '../../src/throttle/controller.js';
-import type { ThrottleStatus } from '../../src/throttle/types.js';
+import type { ThrottleEvent, ThrottleStatus } from '../../src/throttle/types.js';
+import { createLogger } from '../../src/util/log.js';
 import { miner } from '../helpers/sim.js';
 import { Signal, type Subscribe, when } from './wait.js';
 
@@ -82,4 +85,21 @@ export const SMALL_SITE = {
 /** A rig's row in a status snapshot. */
 export function rigOf(status: ThrottleStatus | null, id: string) {
   return status?.rigs.find((r) => r.id === id);
+}
+
+/**
+ * The real daemon with the throttle on, fed by a scripted signal source (no Redis), its decision events collected and
+ * its ticks watched; stopped at teardown. Returns the port miners connect to.
+ */
+export async function startThrottled(t: Parameters<typeof miner>[0], config: Config, source: SignalSource) {
+  const events: ThrottleEvent[] = [];
+  const tw = tickWatch();
+  const daemon = new Daemon(config, createLogger({ level: 'silent' }), {
+    signalSource: source,
+    statusSink: { publishStatus: () => {}, publishEvent: (e) => void events.push(e), close: () => {} },
+    onThrottleTick: tw.onTick,
+  });
+  await daemon.start();
+  t.teardown(() => daemon.stop());
+  return { daemon, port: daemon.addresses()[0]!.port, events, tw };
 }

@@ -9,15 +9,10 @@
 
 import t from 'tap';
 import { buildConfig } from '../../src/config/index.js';
-import { Daemon } from '../../src/daemon/daemon.js';
 import { startLuxosSim } from '../../src/sim/luxos-sim.js';
-import type { ThrottleEvent } from '../../src/throttle/types.js';
-import { createLogger } from '../../src/util/log.js';
 import { pool } from '../helpers/sim.js';
-import { changes, INSTANT, onePool, rigMiner, rigOf, scriptedSource, SMALL_SITE, tickWatch } from './e2e-kit.js';
+import { changes, INSTANT, onePool, rigMiner, rigOf, scriptedSource, SMALL_SITE, startThrottled } from './e2e-kit.js';
 import { when } from './wait.js';
-
-const log = createLogger({ level: 'silent' });
 
 t.test('luxos: another tool holds the API session; hashgate curtails and resumes through it and leaves it alone', async (t) => {
   const p = await pool(t, { lifetimeMs: 60_000 });
@@ -47,11 +42,7 @@ t.test('luxos: another tool holds the API session; hashgate curtails and resumes
       },
     },
   });
-  const tw = tickWatch();
-  const daemon = new Daemon(config, log, { signalSource: source, statusSink: null, onThrottleTick: tw.onTick });
-  await daemon.start();
-  t.teardown(() => daemon.stop());
-  const port = daemon.addresses()[0]!.port;
+  const { daemon, port, tw } = await startThrottled(t, config, source);
   const m = await rigMiner(t, port, 'l.lux');
   const other = await rigMiner(t, port, 'l.other');
   lux.onChange((s) => (s.sleeping ? m.pause() : m.resume()));
@@ -119,13 +110,7 @@ t.test('luxos: power targets read from the firmware profiles reach the planner w
       },
     },
   });
-  const tw = tickWatch();
-  const events: ThrottleEvent[] = [];
-  const sink = { publishStatus: () => {}, publishEvent: (e: ThrottleEvent) => void events.push(e), close: () => {} };
-  const daemon = new Daemon(config, log, { signalSource: source, statusSink: sink, onThrottleTick: tw.onTick });
-  await daemon.start();
-  t.teardown(() => daemon.stop());
-  const port = daemon.addresses()[0]!.port;
+  const { port, events, tw } = await startThrottled(t, config, source);
   const m = await rigMiner(t, port, 'l.lux');
   const other = await rigMiner(t, port, 'l.other');
   await Promise.all([m, other].map((x) => x.waitFor(() => x.stats.accepted > 0, 20_000, 'mining')));

@@ -13,16 +13,13 @@
 
 import t, { type Test } from 'tap';
 import { buildConfig } from '../../src/config/index.js';
-import { Daemon } from '../../src/daemon/daemon.js';
 import type { SimMiner } from '../../src/sim/sim-miner.js';
 import { startWhatsminerSim, type WhatsminerSim } from '../../src/sim/whatsminer-sim.js';
 import type { ThrottleEvent } from '../../src/throttle/types.js';
-import { createLogger } from '../../src/util/log.js';
 import { pool } from '../helpers/sim.js';
-import { changes, INSTANT, onePool, rigMiner, rigOf, scriptedSource, SMALL_SITE, tickWatch } from './e2e-kit.js';
+import { changes, INSTANT, onePool, rigMiner, rigOf, scriptedSource, SMALL_SITE, startThrottled } from './e2e-kit.js';
 import { when } from './wait.js';
 
-const log = createLogger({ level: 'silent' });
 const PASSWORD = 'e2e_Pw_7';
 
 /** The sim stands for the hashboards: boards stopped or booting = the simulated miner stops hashing. */
@@ -35,7 +32,7 @@ interface Fixture {
   readonly miners: { readonly low: SimMiner; readonly top: SimMiner };
   readonly source: { depth: number };
   readonly events: ThrottleEvent[];
-  readonly tw: ReturnType<typeof tickWatch>;
+  readonly tw: Awaited<ReturnType<typeof startThrottled>>['tw'];
 }
 
 /** A pool, two Whatsminer sims (1,000 W each; "low" has a 700 W power target), the daemon throttling them, two miners. */
@@ -86,16 +83,7 @@ async function setUp(
       value: { ...onePool(p.port), throttle: SMALL_SITE, rigs: [rig('low', 0, [700]), rig('top', 5, [])] },
     },
   });
-  const events: ThrottleEvent[] = [];
-  const tw = tickWatch();
-  const daemon = new Daemon(config, log, {
-    signalSource: source,
-    statusSink: { publishStatus: () => {}, publishEvent: (e) => void events.push(e), close: () => {} },
-    onThrottleTick: tw.onTick,
-  });
-  await daemon.start();
-  t.teardown(() => daemon.stop());
-  const port = daemon.addresses()[0]!.port;
+  const { port, events, tw } = await startThrottled(t, config, source);
   const miners = { low: await rigMiner(t, port, 'w.low'), top: await rigMiner(t, port, 'w.top') };
   follow(sims.low, miners.low);
   follow(sims.top, miners.top);
